@@ -1,0 +1,3 @@
+module github.com/mdmkit/mdmkit
+
+go 1.22
