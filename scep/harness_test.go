@@ -10,6 +10,7 @@ import (
 	"math/big"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -67,11 +68,15 @@ type env struct {
 	ca     *x509.Certificate
 	caKey  *rsa.PrivateKey
 	store  *memory.Store
+	// counting is what the server writes through.
+	counting *countingStore
 	server *scep.Server
 	http   *httptest.Server
 	client *scep.Client
 	mu     sync.Mutex
 	now    time.Time
+	// lastCert carries a certificate from a test's setup to its request.
+	lastCert *x509.Certificate
 }
 
 type envConfig struct {
@@ -108,7 +113,8 @@ func newEnv(t testing.TB, cfg envConfig) *env {
 		*opts = *cfg.opts
 	}
 	opts.Clock = e.clock
-	e.server, err = scep.New(scep.RA{Certificate: e.ca, Signer: e.caKey, Decrypter: e.caKey}, signer, challenge, e.store, opts)
+	e.counting = &countingStore{Store: e.store}
+	e.server, err = scep.New(scep.RA{Certificate: e.ca, Signer: e.caKey, Decrypter: e.caKey}, signer, challenge, e.counting, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,4 +164,31 @@ func (e *env) enroll(key crypto.Signer, cn string) *x509.Certificate {
 		e.t.Fatalf("issued certificate does not chain to the CA: %v", err)
 	}
 	return resp.Certificate
+}
+
+// countingStore counts writes, so tests can assert a refused request
+// stored nothing.
+type countingStore struct {
+	*memory.Store
+	writes atomic.Int64
+}
+
+func (c *countingStore) PutCertificate(ctx context.Context, i *scep.Issued) error {
+	c.writes.Add(1)
+	return c.Store.PutCertificate(ctx, i)
+}
+
+func (c *countingStore) Revoke(ctx context.Context, issuer []byte, serial *big.Int, at time.Time, reason int) error {
+	c.writes.Add(1)
+	return c.Store.Revoke(ctx, issuer, serial, at, reason)
+}
+
+func (c *countingStore) PutPending(ctx context.Context, p *scep.PendingRequest) error {
+	c.writes.Add(1)
+	return c.Store.PutPending(ctx, p)
+}
+
+func (c *countingStore) DeletePending(ctx context.Context, id string) error {
+	c.writes.Add(1)
+	return c.Store.DeletePending(ctx, id)
 }

@@ -3,6 +3,7 @@ package scep
 import (
 	"bytes"
 	"context"
+	"crypto/rsa"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -47,6 +48,10 @@ func (s *Server) dispatch(ctx context.Context, msg *PKIMessage) certRep {
 		if d > s.opts.MaxClockSkew || -d > s.opts.MaxClockSkew {
 			return s.failure(ctx, msg, failf(FailBadTime, nil, "signingTime too far from server time"))
 		}
+	}
+	if _, ok := msg.signer.PublicKey.(*rsa.PublicKey); !ok {
+		// A SUCCESS is encrypted to the signer with RSA key transport.
+		return s.failure(ctx, msg, failf(FailBadAlg, nil, "signer key must be RSA so the reply can be encrypted to it"))
 	}
 	var rep certRep
 	var err error
