@@ -99,4 +99,3 @@ func mustDER(t testing.TB, v any) []byte {
 }
 
 func itoa[T ~int](v T) string { return strconv.Itoa(int(v)) }
-

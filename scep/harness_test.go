@@ -64,17 +64,17 @@ func newCA(t testing.TB, key crypto.Signer, name string, now time.Time) *x509.Ce
 // env is a SCEP server over HTTP with a LocalCA, a memory store and a
 // static challenge "secret", with a controllable clock.
 type env struct {
-	t      testing.TB
-	ca     *x509.Certificate
-	caKey  *rsa.PrivateKey
-	store  *memory.Store
+	t     testing.TB
+	ca    *x509.Certificate
+	caKey *rsa.PrivateKey
+	store *memory.Store
 	// counting is what the server writes through.
 	counting *countingStore
-	server *scep.Server
-	http   *httptest.Server
-	client *scep.Client
-	mu     sync.Mutex
-	now    time.Time
+	server   *scep.Server
+	http     *httptest.Server
+	client   *scep.Client
+	mu       sync.Mutex
+	now      time.Time
 	// lastCert carries a certificate from a test's setup to its request.
 	lastCert *x509.Certificate
 }
