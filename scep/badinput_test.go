@@ -150,6 +150,11 @@ func TestBadInput(t *testing.T) {
 			r.nonce = nil
 			return e.post(r.build(t))
 		}},
+		{name: "CertRep without senderNonce sent to the server", want: outcome{http: 400}, send: func(t *testing.T, e *env) *httptest.ResponseRecorder {
+			r := e.validRequest(testKey(t, 1), "d")
+			r.messageType, r.nonce = "3", nil
+			return e.post(r.build(t))
+		}},
 		{name: "GET with garbage base64", want: outcome{http: 400}, send: func(t *testing.T, e *env) *httptest.ResponseRecorder {
 			rec := httptest.NewRecorder()
 			e.server.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/scep?operation=PKIOperation&message=%%%21!!not*base64", nil))

@@ -140,8 +140,20 @@ func (m *PKIMessage) readAttributes(si *cms.SignerInfo) error {
 	}
 	m.TransactionID, m.rawTxID = s, v.FullBytes
 
+	m.MessageType = -1 // unknown: answered as FAILURE badRequest after verification
+	if v, ok := si.Attr(oidMessageType); ok {
+		if n, err := attrInt(v); err == nil {
+			m.MessageType = MessageType(n)
+		}
+	}
+
+	// Requests must carry a senderNonce for the CertRep to echo; some
+	// servers leave it out of CertReps, which clients do not need.
 	v, ok = si.Attr(oidSenderNonce)
 	if !ok {
+		if m.MessageType == MessageCertRep {
+			return nil
+		}
 		return fmt.Errorf("%w: no senderNonce", ErrMalformed)
 	}
 	var nonce []byte
@@ -149,18 +161,6 @@ func (m *PKIMessage) readAttributes(si *cms.SignerInfo) error {
 		return fmt.Errorf("%w: bad senderNonce", ErrMalformed)
 	}
 	m.SenderNonce, m.rawNonce = nonce, v.FullBytes
-
-	v, ok = si.Attr(oidMessageType)
-	if !ok {
-		m.MessageType = -1
-		return nil // answered as FAILURE badRequest after verification
-	}
-	n, err := attrInt(v)
-	if err != nil {
-		m.MessageType = -1
-		return nil
-	}
-	m.MessageType = MessageType(n)
 	return nil
 }
 

@@ -24,6 +24,11 @@ func (s *Server) PKIOperation(ctx context.Context, der []byte) ([]byte, error) {
 	if msg == nil {
 		return nil, err
 	}
+	if msg.rawNonce == nil {
+		// Only a CertRep may lack a senderNonce, and a CertRep is no
+		// request: there is no nonce to echo, so nothing to answer.
+		return nil, fmt.Errorf("%w: no senderNonce", ErrMalformed)
+	}
 	var rep certRep
 	if err != nil {
 		rep = s.failure(ctx, msg, err)
