@@ -67,8 +67,10 @@ type Options struct {
 	Clock func() time.Time
 	// Rand is the entropy source for nonces and keys; nil means crypto/rand.
 	Rand io.Reader
-	// Logger receives one line per failed operation; nil is silent.
-	// Challenges and keys are never logged.
+	// Logger receives a line per refused or failed request (Info for a
+	// refusal, Error for a server fault) and per issued certificate (Info,
+	// with serial and subject); nil is silent. Challenges, keys and message
+	// bodies are never logged.
 	Logger *slog.Logger
 }
 

@@ -1,0 +1,162 @@
+// Command mdmserver is a runnable device-management server built on mdmkit.
+// Today it serves SCEP (RFC 8894) for Apple and Windows devices and for
+// other SCEP clients; the MDM protocols will be wired in as their packages
+// land.
+//
+// With no flags it creates a data directory (./mdmserver-data) holding a
+// CA, a TLS certificate for localhost signed by that CA, and a random SCEP
+// challenge, then serves HTTPS on :8443:
+//
+//	go run ./examples/mdmserver
+//
+// URL paths:
+//
+//	/mdm/apple/scep     SCEP (GET and POST), and every path below it,
+//	                    such as /mdm/apple/scep/pkiclient.exe for Windows
+//
+// Every flag can also be set with an environment variable named
+// MDMKIT_ followed by the flag name in upper case with dashes turned into
+// underscores (MDMKIT_SCEP_CHALLENGE for -scep-challenge). A flag given on
+// the command line wins over its variable.
+//
+// Issued certificates are kept in memory and forgotten on restart; the CA,
+// TLS certificate and challenge persist in the data directory.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+)
+
+// envPrefix starts the name of the environment variable behind each flag.
+const envPrefix = "MDMKIT_"
+
+// config is the server configuration, from flags and the environment.
+type config struct {
+	// Addr is the HTTPS listen address.
+	Addr string
+	// HTTPAddr, when set, is an extra plain-HTTP listen address serving
+	// the same handlers.
+	HTTPAddr string
+	// DataDir holds the CA, the TLS certificate and the SCEP challenge.
+	DataDir string
+	// PublicURL is the base URL devices are told to use; empty means
+	// https://localhost:PORT with the HTTPS listener's port.
+	PublicURL string
+	// SCEPChallenge is the static SCEP challenge; empty means the one
+	// stored in DataDir, generated on first start.
+	SCEPChallenge string
+	// SCEPLegacy accepts single-DES SCEP envelopes from old clients.
+	SCEPLegacy bool
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr, nil)
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "mdmserver:", err)
+		os.Exit(1)
+	}
+}
+
+// run parses args (and the environment through getenv), prepares the data
+// directory, listens, prints what it serves to stdout and serves until ctx
+// is done, then shuts down gracefully. Logs go to stderr. ready, when not
+// nil, is called once both listeners are bound, with their addresses
+// (httpAddr is nil without -http-addr); tests use it with port 0.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, ready func(httpsAddr, httpAddr net.Addr)) error {
+	cfg, err := parseConfig(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(stderr)
+	srv, err := newServer(cfg, logger)
+	if err != nil {
+		return err
+	}
+
+	var lc net.ListenConfig
+	httpsLn, err := lc.Listen(ctx, "tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on -addr: %w", err)
+	}
+	var httpLn net.Listener
+	if cfg.HTTPAddr != "" {
+		httpLn, err = lc.Listen(ctx, "tcp", cfg.HTTPAddr)
+		if err != nil {
+			httpsLn.Close()
+			return fmt.Errorf("listen on -http-addr: %w", err)
+		}
+	}
+	return srv.serve(ctx, httpsLn, httpLn, stdout, ready)
+}
+
+// parseConfig reads the flags in args; a flag not given takes its value
+// from its MDMKIT_ environment variable when that is set and not empty.
+func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
+	var cfg config
+	fs := flag.NewFlagSet("mdmserver", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&cfg.Addr, "addr", ":8443", "HTTPS listen `address`")
+	fs.StringVar(&cfg.HTTPAddr, "http-addr", "", "extra plain-HTTP listen `address` (for example 127.0.0.1:8080); none when empty")
+	fs.StringVar(&cfg.DataDir, "data", "./mdmserver-data", "data `directory` for the CA, TLS certificate and SCEP challenge")
+	fs.StringVar(&cfg.PublicURL, "public-url", "", "base `URL` devices are told to use (default https://localhost:PORT)")
+	fs.StringVar(&cfg.SCEPChallenge, "scep-challenge", "", "static SCEP challenge `password` (default: random, generated once and stored in the data directory)")
+	fs.BoolVar(&cfg.SCEPLegacy, "scep-legacy", false, "accept single-DES SCEP envelopes from old clients (such as scepclient 2.1)")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: mdmserver [flags]\n\nEach flag may also be set with an environment variable, -scep-challenge with %sSCEP_CHALLENGE\nand so on; the command line wins.\n\nFlags:\n", envPrefix)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return config{}, err
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return config{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var envErr error
+	fs.VisitAll(func(f *flag.Flag) {
+		name := envName(f.Name)
+		v := getenv(name)
+		if given[f.Name] || v == "" || envErr != nil {
+			return
+		}
+		// Set parses the value as the command line would (a bool accepts
+		// 1, true, false, ...).
+		if err := fs.Set(f.Name, v); err != nil {
+			envErr = fmt.Errorf("%s=%q: invalid value for -%s: %w", name, v, f.Name, err)
+		}
+	})
+	if envErr != nil {
+		return config{}, envErr
+	}
+
+	if cfg.Addr == "" {
+		return config{}, errors.New("-addr is required")
+	}
+	if cfg.DataDir == "" {
+		return config{}, errors.New("-data is required")
+	}
+	return cfg, nil
+}
+
+// envName maps a flag name to its environment variable: scep-challenge to
+// MDMKIT_SCEP_CHALLENGE.
+func envName(flagName string) string {
+	return envPrefix + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
