@@ -19,6 +19,13 @@ var errBER = errors.New("cms: malformed BER")
 // DER comes back byte for byte. Trailing bytes after the first element are
 // an error.
 func ToDER(b []byte) ([]byte, error) {
+	// Almost every message is DER already. Rebuilding it copies each element
+	// once per nesting level (about 50 KB of garbage for one SCEP request),
+	// so check first and return a single copy when nothing needs rewriting.
+	// Anything else, including every error, takes the full path.
+	if n, ok := derLen(b, 0); ok && n == len(b) {
+		return append([]byte(nil), b...), nil
+	}
 	out, rest, err := berElement(b, 0)
 	if err != nil {
 		return nil, err
@@ -147,6 +154,37 @@ func berElement(b []byte, depth int) (out, rest []byte, err error) {
 	return appendTLV(nil, id, body), rest, nil
 }
 
+// derLen reports the length of the first element of b when berElement
+// would return it unchanged: every length definite and minimal, and no
+// constructed universal OCTET STRING or BIT STRING. ok is false otherwise,
+// and for input berElement rejects.
+func derLen(b []byte, depth int) (n int, ok bool) {
+	if depth > maxBERDepth {
+		return 0, false
+	}
+	id, constructed, tag, length, rest, err := berHeader(b)
+	if err != nil || length < 0 {
+		return 0, false
+	}
+	hdr := len(b) - len(rest)
+	if hdr != len(id)+lengthSize(length) {
+		return 0, false // non-minimal length octets
+	}
+	if constructed {
+		if id[0]&0xc0 == 0 && (tag == 4 || tag == 3) {
+			return 0, false
+		}
+		for inner := rest[:length]; len(inner) > 0; {
+			c, ok := derLen(inner, depth+1)
+			if !ok {
+				return 0, false
+			}
+			inner = inner[c:]
+		}
+	}
+	return hdr + length, true
+}
+
 // flattenString joins the segments of a constructed OCTET STRING (tag 4) or
 // BIT STRING (tag 3). Each child is already DER, so it is primitive.
 func flattenString(tag int, children [][]byte) ([]byte, error) {
@@ -183,6 +221,22 @@ func appendTLV(dst, id, content []byte) []byte {
 	dst = append(dst, id...)
 	dst = appendLength(dst, len(content))
 	return append(dst, content...)
+}
+
+// lengthSize is the number of octets appendLength writes for n.
+func lengthSize(n int) int {
+	switch {
+	case n < 0x80:
+		return 1
+	case n < 0x100:
+		return 2
+	case n < 0x10000:
+		return 3
+	case n < 0x1000000:
+		return 4
+	default:
+		return 5
+	}
 }
 
 func appendLength(dst []byte, n int) []byte {

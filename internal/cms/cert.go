@@ -67,7 +67,7 @@ func ParseCertificate(der []byte) (*Certificate, error) {
 	if _, err := asn1.Unmarshal(rc.TBS.FullBytes, &tbs); err != nil {
 		return nil, fmt.Errorf("cms: certificate: %w", err)
 	}
-	if tbs.Serial.Class != asn1.ClassUniversal || tbs.Serial.Tag != asn1.TagInteger || len(tbs.Serial.Bytes) == 0 {
+	if tbs.Serial.Class != asn1.ClassUniversal || tbs.Serial.Tag != asn1.TagInteger || tbs.Serial.IsCompound || len(tbs.Serial.Bytes) == 0 {
 		return nil, errors.New("cms: certificate: bad serial number")
 	}
 	c := &Certificate{
@@ -150,18 +150,29 @@ func (is IssuerAndSerial) Marshal() []byte {
 
 // ParseIssuerAndSerial decodes an IssuerAndSerialNumber SEQUENCE.
 func ParseIssuerAndSerial(der []byte) (IssuerAndSerial, error) {
-	var v struct {
-		Issuer asn1.RawValue
-		Serial asn1.RawValue
-	}
-	rest, err := asn1.Unmarshal(der, &v)
+	// Read the two fields by hand: unmarshalling into a struct would
+	// ignore extra elements after the serial, and Marshal must give back
+	// exactly what was received.
+	var seq, issuer, serial asn1.RawValue
+	rest, err := asn1.Unmarshal(der, &seq)
 	if err != nil {
 		return IssuerAndSerial{}, fmt.Errorf("cms: issuerAndSerialNumber: %w", err)
 	}
-	if len(rest) != 0 || v.Issuer.Tag != asn1.TagSequence || v.Serial.Tag != asn1.TagInteger || v.Serial.Class != asn1.ClassUniversal || len(v.Serial.Bytes) == 0 {
-		return IssuerAndSerial{}, errors.New("cms: issuerAndSerialNumber: malformed")
+	malformed := errors.New("cms: issuerAndSerialNumber: malformed")
+	if len(rest) != 0 || seq.Class != asn1.ClassUniversal || seq.Tag != asn1.TagSequence || !seq.IsCompound {
+		return IssuerAndSerial{}, malformed
 	}
-	return IssuerAndSerial{RawIssuer: v.Issuer.FullBytes, RawSerial: v.Serial.Bytes}, nil
+	if rest, err = asn1.Unmarshal(seq.Bytes, &issuer); err != nil {
+		return IssuerAndSerial{}, malformed
+	}
+	if rest, err = asn1.Unmarshal(rest, &serial); err != nil || len(rest) != 0 {
+		return IssuerAndSerial{}, malformed
+	}
+	if issuer.Class != asn1.ClassUniversal || issuer.Tag != asn1.TagSequence || !issuer.IsCompound ||
+		serial.Class != asn1.ClassUniversal || serial.Tag != asn1.TagInteger || serial.IsCompound || len(serial.Bytes) == 0 {
+		return IssuerAndSerial{}, malformed
+	}
+	return IssuerAndSerial{RawIssuer: issuer.FullBytes, RawSerial: serial.Bytes}, nil
 }
 
 // IssuerAndSerialOf names c.

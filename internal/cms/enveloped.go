@@ -440,4 +440,3 @@ func setDESParity(key []byte) {
 		key[i] = b
 	}
 }
-

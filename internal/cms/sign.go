@@ -53,6 +53,9 @@ func Sign(p *SignParams) ([]byte, error) {
 	h := p.Hash
 	if h == 0 {
 		h = crypto.SHA256
+		if _, ok := p.Key.Public().(ed25519.PublicKey); ok {
+			h = crypto.SHA512 // RFC 8419 section 3
+		}
 	}
 	digestOID, err := OIDFromHash(h)
 	if err != nil {

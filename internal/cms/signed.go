@@ -366,7 +366,7 @@ func verifySignature(pub crypto.PublicKey, sigAlg asn1.ObjectIdentifier, params 
 		}
 		return nil
 	case ed25519.PublicKey:
-		if !ed25519.Verify(k, data, sig) {
+		if len(k) != ed25519.PublicKeySize || !ed25519.Verify(k, data, sig) {
 			return fmt.Errorf("%w: Ed25519 signature", ErrVerification)
 		}
 		return nil
