@@ -346,14 +346,18 @@ func SelfSignedSigner(key crypto.Signer, subject pkix.Name, now time.Time, rnd i
 // NewCSR creates a PKCS #10 request for key with subject, the optional
 // challenge as its challengePassword attribute (a PrintableString when the
 // characters allow, else a UTF8String), and the SANs and extensions of tmpl
-// when it is not nil.
-func NewCSR(key crypto.Signer, subject pkix.Name, challenge string, tmpl *x509.CertificateRequest) (*x509.CertificateRequest, error) {
+// when it is not nil. rnd is the entropy source for signatures that need
+// one; nil means crypto/rand.
+func NewCSR(rnd io.Reader, key crypto.Signer, subject pkix.Name, challenge string, tmpl *x509.CertificateRequest) (*x509.CertificateRequest, error) {
+	if rnd == nil {
+		rnd = rand.Reader
+	}
 	t := &x509.CertificateRequest{}
 	if tmpl != nil {
 		*t = *tmpl
 	}
 	t.Subject = subject
-	der, err := x509.CreateCertificateRequest(rand.Reader, t, key)
+	der, err := x509.CreateCertificateRequest(rnd, t, key)
 	if err != nil {
 		return nil, fmt.Errorf("scep: certificate request: %w", err)
 	}
@@ -410,7 +414,7 @@ func NewCSR(key crypto.Signer, subject pkix.Name, challenge string, tmpl *x509.C
 		h.Write(tbs)
 		signed = h.Sum(nil)
 	}
-	sig, err := key.Sign(rand.Reader, signed, hash)
+	sig, err := key.Sign(rnd, signed, hash)
 	if err != nil {
 		return nil, fmt.Errorf("scep: certificate request: %w", err)
 	}

@@ -51,7 +51,7 @@ func Example() {
 	// A device: a key, a CSR carrying the challenge, one PKCSReq.
 	client, _ := scep.NewClient(hs.URL+"/scep", nil)
 	key, _ := rsa.GenerateKey(rand.Reader, 2048)
-	csr, _ := scep.NewCSR(key, pkix.Name{CommonName: "device-1"}, "enroll-me", nil)
+	csr, _ := scep.NewCSR(nil, key, pkix.Name{CommonName: "device-1"}, "enroll-me", nil)
 	resp, err := client.Enroll(context.Background(), csr, key)
 	if err != nil {
 		log.Fatal(err)
@@ -83,7 +83,7 @@ func ExampleLocalCA() {
 	})
 	for _, cn := range []string{"device-7", "laptop"} {
 		key, _ := rsa.GenerateKey(rand.Reader, 2048)
-		csr, _ := scep.NewCSR(key, pkix.Name{CommonName: cn}, "", nil)
+		csr, _ := scep.NewCSR(nil, key, pkix.Name{CommonName: cn}, "", nil)
 		cert, err := ca.SignCSR(context.Background(), &scep.CSRRequest{MessageType: scep.MessagePKCSReq, CSR: csr})
 		if err != nil {
 			fmt.Println(cn, "refused:", err.(*scep.Error).Text)

@@ -142,7 +142,7 @@ func TestPendingWithoutPendingStore(t *testing.T) {
 	defer hs.Close()
 	c, _ := scep.NewClient(hs.URL, nil)
 	ck := testKey(t, 1)
-	csr, _ := scep.NewCSR(ck, pkix.Name{CommonName: "x"}, "secret", nil)
+	csr, _ := scep.NewCSR(nil, ck, pkix.Name{CommonName: "x"}, "secret", nil)
 	if _, err := c.Enroll(context.Background(), csr, ck); !isFail(err, scep.FailBadRequest) {
 		t.Fatalf("enroll: %v; want FAILURE badRequest", err)
 	}
@@ -266,7 +266,7 @@ func TestGetCACapsAndCACert(t *testing.T) {
 			t.Fatalf("GetCACert: %v, %d certs", err, len(certs))
 		}
 		ck := testKey(t, 1)
-		csr, _ := scep.NewCSR(ck, pkix.Name{CommonName: "via RA"}, "secret", nil)
+		csr, _ := scep.NewCSR(nil, ck, pkix.Name{CommonName: "via RA"}, "secret", nil)
 		resp, err := c.Enroll(context.Background(), csr, ck)
 		if err != nil {
 			t.Fatalf("enroll through RA: %v", err)

@@ -23,7 +23,7 @@ func FuzzChallengePassword(f *testing.F) {
 		f.Fatal(err)
 	}
 	for _, ch := range []string{"", "secret", "ünïcode"} {
-		csr, err := NewCSR(key, pkix.Name{CommonName: "x"}, ch, nil)
+		csr, err := NewCSR(nil, key, pkix.Name{CommonName: "x"}, ch, nil)
 		if err != nil {
 			f.Fatal(err)
 		}
@@ -46,7 +46,7 @@ func FuzzParseCSR(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	csr, err := NewCSR(key, pkix.Name{CommonName: "x"}, "secret", &x509.CertificateRequest{DNSNames: []string{"a.example"}})
+	csr, err := NewCSR(nil, key, pkix.Name{CommonName: "x"}, "secret", &x509.CertificateRequest{DNSNames: []string{"a.example"}})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -146,7 +146,7 @@ func (e *env) advance(d time.Duration) {
 
 func (e *env) csr(key crypto.Signer, cn, challenge string) *x509.CertificateRequest {
 	e.t.Helper()
-	csr, err := scep.NewCSR(key, pkix.Name{CommonName: cn}, challenge, nil)
+	csr, err := scep.NewCSR(nil, key, pkix.Name{CommonName: cn}, challenge, nil)
 	if err != nil {
 		e.t.Fatal(err)
 	}

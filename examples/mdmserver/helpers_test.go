@@ -118,7 +118,7 @@ func readFile(t *testing.T, path string) []byte {
 func enroll(t *testing.T, client *scep.Client, cn, challenge string) (*scep.Response, error) {
 	t.Helper()
 	key := deviceKey(t)
-	csr, err := scep.NewCSR(key, pkix.Name{CommonName: cn}, challenge, nil)
+	csr, err := scep.NewCSR(nil, key, pkix.Name{CommonName: cn}, challenge, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
