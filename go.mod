@@ -1,3 +1,3 @@
 module github.com/mdmkit/mdmkit
 
-go 1.22
+go 1.21
