@@ -7,8 +7,10 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/pem"
 	"math/big"
 	"net/http/httptest"
+	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -28,14 +30,28 @@ var (
 func testKey(t testing.TB, i int) *rsa.PrivateKey {
 	t.Helper()
 	keysOnce.Do(func() {
-		for n := 0; n < 6; n++ {
-			k, err := rsa.GenerateKey(rand.Reader, 2048)
+		// Keys made once with openssl for these tests: generating them in
+		// every run is slow, and very slow under fuzzing instrumentation.
+		data, err := os.ReadFile("testdata/rsa2048-keys.pem")
+		if err != nil {
+			panic(err)
+		}
+		for {
+			var block *pem.Block
+			block, data = pem.Decode(data)
+			if block == nil {
+				break
+			}
+			k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
 			if err != nil {
 				panic(err)
 			}
-			keyPool = append(keyPool, k)
+			keyPool = append(keyPool, k.(*rsa.PrivateKey))
 		}
 	})
+	if len(keyPool) < 6 {
+		t.Fatalf("testdata/rsa2048-keys.pem holds %d keys, want 6", len(keyPool))
+	}
 	return keyPool[i%len(keyPool)]
 }
 
