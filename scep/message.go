@@ -255,7 +255,7 @@ func (m *PKIMessage) envelopeOAEP() bool {
 		return false
 	}
 	for _, r := range m.envelope.Recipients {
-		if r.KeyAlgorithm.Equal(asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 7}) {
+		if r.UsesOAEP() {
 			return true
 		}
 	}

@@ -113,6 +113,10 @@ type Recipient struct {
 	EncryptedKey    []byte
 }
 
+// UsesOAEP reports whether the recipient's key was transported with
+// RSAES-OAEP (rather than PKCS #1 v1.5).
+func (r Recipient) UsesOAEP() bool { return r.KeyAlgorithm.Equal(oidRSAESOAEP) }
+
 type rawEnvelopedData struct {
 	Version              int
 	OriginatorInfo       asn1.RawValue `asn1:"optional,tag:0"`
