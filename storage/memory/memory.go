@@ -24,9 +24,10 @@ var (
 // never swept; above it a sweep runs each time the count doubles.
 const minSweep = 64
 
-// Store keeps every record in maps guarded by one mutex. The zero value is
-// ready to use, like the result of New. It must not be copied after first
-// use.
+// Store keeps every record in maps: the SCEP records behind mu, the Apple
+// enrollments behind enrollMu and the command queues behind queueMu. The
+// zero value is ready to use, like the result of New. It must not be
+// copied after first use.
 type Store struct {
 	mu sync.Mutex
 
@@ -39,6 +40,31 @@ type Store struct {
 	// sweepAt is the challenge count at which ConsumeChallenge next drops
 	// expired challenges.
 	sweepAt int
+
+	// The Apple MDM state has its own locks, so SCEP enrollment and the
+	// command loop never wait for each other. A method that needs both
+	// takes enrollMu before queueMu.
+
+	// enrollMu guards enrollments, enrollIDs, enrollSorted and bindings.
+	enrollMu sync.RWMutex
+	// enrollments is keyed by enrollment ID (see checkin.go).
+	enrollments map[string]*enrollment
+	// enrollIDs holds every key of enrollments, sorted when enrollSorted.
+	enrollIDs    []string
+	enrollSorted bool
+	// bindings maps a certificate hash to its enrollment ID.
+	bindings map[string]string
+
+	// queueMu guards queues, commands, commandSeq and resultSeq.
+	queueMu sync.RWMutex
+	// queues is keyed by enrollment ID (see queue.go).
+	queues map[string]*queue
+	// commands is keyed by UUID; each is shared by its queue entries.
+	commands map[string]*command
+	// commandSeq orders commands by enqueue; resultSeq orders results by
+	// when they were stored.
+	commandSeq uint64
+	resultSeq  uint64
 }
 
 // issued is a stored certificate. The certificate is kept as DER and parsed

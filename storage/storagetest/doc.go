@@ -18,9 +18,51 @@
 //     an expired or unknown one is storage.ErrNotFound, and of many
 //     concurrent consumers of one challenge exactly one succeeds.
 //
+// The Apple suites check the contracts in apple/storage.go, one subtest or
+// more per sentence, grouped by what a backend has to implement together:
+//
+//   - TestCheckinStore: CheckinBackend (apple.CheckinStore,
+//     apple.EnrollmentStore, apple.PushInfoStore, apple.BootstrapTokenStore).
+//     Authenticate creates or resets a channel (inactive, TokenUpdates 0,
+//     user channels deactivated, push info forgotten) and is idempotent;
+//     TokenUpdate activates, counts and stores push info, is
+//     storage.ErrNotFound without Authenticate, and creates a user channel
+//     only under a known device channel; Disable cascades to user channels
+//     and is storage.ErrNotFound for an unknown channel; Enrollments pages
+//     in byte order; PushInfo covers active channels only; bootstrap tokens
+//     round trip, are replaced and are removed by an empty token;
+//     concurrent TokenUpdates of one channel count each exactly once.
+//   - TestCommandQueue: QueueBackend (apple.CommandEnqueuer,
+//     apple.CommandQueue, apple.QueueViewer, apple.ResultPruner and
+//     apple.CheckinStore, through which ClearQueue knows a device's user
+//     channels). Enqueue is atomic and refuses a reused UUID; NextCommand
+//     orders by priority then enqueue order (not by timestamp), honours
+//     skipNotNow, NotAfter (at the now given, inclusive) and cancellation;
+//     StoreResult completes, replaces, and is storage.ErrNotFound for a
+//     command not queued for the enrollment; ClearQueue cascades to user
+//     channels and keeps results; QueuedCommands, Results and
+//     CancelCommand; PruneResults deletes what it should, never a pending
+//     command, and counts queue entries exactly. Two subtests run
+//     concurrently: 50 Enqueues of one UUID, of which exactly one succeeds,
+//     and device loops (NextCommand, then StoreResult Acknowledged or
+//     NotNow) running while other goroutines enqueue to one or several
+//     enrollments, after which every command must have been acknowledged
+//     exactly once, none delivered after its acknowledgement, and each
+//     enrollment must hold exactly one result per command.
+//   - TestCertAuthStore: CertAuthBackend (apple.CertAuthStore, with
+//     apple.CheckinStore so each enrollment is authenticated before a
+//     certificate is bound to it). Binding is idempotent, a certificate
+//     bound elsewhere is storage.ErrAlreadyExists, an enrollment may have
+//     many certificates, and of concurrent binds of one certificate exactly
+//     one wins.
+//
+// A backend implements all the groups; a host that keeps, say, only its
+// command queue in its own database runs only that group's suite.
+//
 // Sentinels are checked with errors.Is, so a backend may wrap them with %w.
 // Times are compared to the second, so a backend may store seconds or
-// microseconds. The suites also check that a backend keeps its own copies:
+// microseconds (the NotAfter boundary is checked on whole seconds, so it is
+// exact either way). The suites also check that a backend keeps its own copies:
 // a caller may change a slice or big.Int it passed in or got back without
 // changing what is stored.
 //
@@ -30,7 +72,9 @@
 // t.Cleanup to close it. Subtests run one after another, but some call the
 // store from 50 goroutines at once, so run the suites with -race. The suites
 // make their own certificates (ECDSA P-256) and use a fixed clock; they need
-// nothing from the host but the store.
+// nothing from the host but the store. Mutants in this package's tests (the
+// memory store with one contract broken each) show that every suite can
+// fail.
 //
 // A host runs the suites from its own test file:
 //
@@ -46,6 +90,9 @@
 //		storagetest.TestCertStore(t, func(t *testing.T) scep.CertStore { return newStore(t) })
 //		storagetest.TestPendingStore(t, func(t *testing.T) scep.PendingStore { return newStore(t) })
 //		storagetest.TestChallengeStore(t, func(t *testing.T) scep.ChallengeStore { return newStore(t) })
+//		storagetest.TestCheckinStore(t, func(t *testing.T) storagetest.CheckinBackend { return newStore(t) })
+//		storagetest.TestCommandQueue(t, func(t *testing.T) storagetest.QueueBackend { return newStore(t) })
+//		storagetest.TestCertAuthStore(t, func(t *testing.T) storagetest.CertAuthBackend { return newStore(t) })
 //	}
 //
 // storage/memory's tests are a complete example.
