@@ -1,26 +1,35 @@
 // Command mdmserver is a runnable device-management server built on mdmkit.
-// Today it serves SCEP (RFC 8894) for Apple and Windows devices and for
-// other SCEP clients; the MDM protocols will be wired in as their packages
-// land.
+// It serves SCEP (RFC 8894) for Apple and Windows devices and for other
+// SCEP clients, Apple MDM (check-in, commands, a signed enrollment
+// profile, APNs pushes) and an admin API; the Windows protocols will be
+// wired in as their packages land.
 //
 // With no flags it creates a data directory (./mdmserver-data) holding a
-// CA, a TLS certificate for localhost signed by that CA, and a random SCEP
-// challenge, then serves HTTPS on :8443:
+// CA, a TLS certificate for localhost signed by that CA, a profile-signing
+// certificate, a random SCEP challenge, an admin API key and an APNs
+// topic, then serves HTTPS on :8443:
 //
 //	go run ./examples/mdmserver
 //
 // URL paths:
 //
-//	/mdm/apple/scep     SCEP (GET and POST), and every path below it,
-//	                    such as /mdm/apple/scep/pkiclient.exe for Windows
+//	/mdm/apple/scep         SCEP (GET and POST), and every path below it,
+//	                        such as /mdm/apple/scep/pkiclient.exe for Windows
+//	/mdm/apple/mdm          Apple check-in and command endpoint
+//	/api/mdm/apple/enroll   the signed enrollment profile (GET)
+//	/v1/...                 admin API (bearer API key), see openapi.yaml
+//
+// Without -apns-cert and -apns-key (or the token-auth flags) pushes are
+// off: commands are queued and wait until a device checks in by itself.
 //
 // Every flag can also be set with an environment variable named
 // MDMKIT_ followed by the flag name in upper case with dashes turned into
 // underscores (MDMKIT_SCEP_CHALLENGE for -scep-challenge). A flag given on
 // the command line wins over its variable.
 //
-// Issued certificates are kept in memory and forgotten on restart; the CA,
-// TLS certificate and challenge persist in the data directory.
+// Issued certificates, enrollments and command queues are kept in memory
+// and forgotten on restart; the CA, certificates, challenge, API key and
+// topic persist in the data directory.
 package main
 
 import (
@@ -56,7 +65,34 @@ type config struct {
 	SCEPChallenge string
 	// SCEPLegacy accepts single-DES SCEP envelopes from old clients.
 	SCEPLegacy bool
+	// APIKey is the admin API's bearer key; empty means the one stored in
+	// DataDir, generated on first start.
+	APIKey string
+	// APNsCert and APNsKey are PEM files of the MDM push certificate and
+	// its key (certificate authentication; the topic is the
+	// certificate's).
+	APNsCert string
+	APNsKey  string
+	// APNsKeyID, APNsTeamID and APNsP8 select token authentication with
+	// the .p8 key at APNsP8; APNsTopic is then required.
+	APNsKeyID  string
+	APNsTeamID string
+	APNsP8     string
+	// APNsTopic is the push topic put in the enrollment profile. With a
+	// push certificate it must be empty or match the certificate's; with
+	// neither certificate nor token empty means a topic generated once
+	// and stored in DataDir.
+	APNsTopic string
+	// APNsURL replaces the APNs server; tests point it at a local fake.
+	// It is read from MDMKIT_APNS_URL only, not from a flag.
+	APNsURL string
 }
+
+// apnsURLEnv names the variable behind config.APNsURL, for testing only.
+const apnsURLEnv = envPrefix + "APNS_URL"
+
+// minAPIKeyLen is the shortest -api-key accepted.
+const minAPIKeyLen = 16
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -115,6 +151,13 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&cfg.PublicURL, "public-url", "", "base `URL` devices are told to use (default https://localhost:PORT)")
 	fs.StringVar(&cfg.SCEPChallenge, "scep-challenge", "", "static SCEP challenge `password` (default: random, generated once and stored in the data directory)")
 	fs.BoolVar(&cfg.SCEPLegacy, "scep-legacy", false, "accept single-DES SCEP envelopes from old clients (such as scepclient 2.1)")
+	fs.StringVar(&cfg.APIKey, "api-key", "", "admin API bearer `key`, at least 16 characters (default: random, generated once and stored in the data directory)")
+	fs.StringVar(&cfg.APNsCert, "apns-cert", "", "MDM push certificate PEM `file` (with -apns-key); the APNs topic is the certificate's")
+	fs.StringVar(&cfg.APNsKey, "apns-key", "", "private key PEM `file` of -apns-cert")
+	fs.StringVar(&cfg.APNsKeyID, "apns-key-id", "", "APNs token authentication: key `ID` of -apns-p8")
+	fs.StringVar(&cfg.APNsTeamID, "apns-team-id", "", "APNs token authentication: developer team `ID`")
+	fs.StringVar(&cfg.APNsP8, "apns-p8", "", "APNs token authentication: the .p8 key `file` (needs -apns-key-id, -apns-team-id and -apns-topic)")
+	fs.StringVar(&cfg.APNsTopic, "apns-topic", "", "APNs `topic` for the enrollment profile (default: the push certificate's; without APNs, generated once and stored in the data directory)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: mdmserver [flags]\n\nEach flag may also be set with an environment variable, -scep-challenge with %sSCEP_CHALLENGE\nand so on; the command line wins.\n\nFlags:\n", envPrefix)
 		fs.PrintDefaults()
@@ -152,7 +195,36 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if cfg.DataDir == "" {
 		return config{}, errors.New("-data is required")
 	}
+	if cfg.APIKey != "" && len(cfg.APIKey) < minAPIKeyLen {
+		return config{}, fmt.Errorf("-api-key is shorter than %d characters", minAPIKeyLen)
+	}
+	if err := checkAPNsFlags(cfg); err != nil {
+		return config{}, err
+	}
+	cfg.APNsURL = getenv(apnsURLEnv)
 	return cfg, nil
+}
+
+// checkAPNsFlags accepts either certificate authentication (-apns-cert
+// with -apns-key), token authentication (-apns-key-id, -apns-team-id and
+// -apns-p8, with -apns-topic) or neither.
+func checkAPNsFlags(cfg config) error {
+	certAuth := cfg.APNsCert != "" || cfg.APNsKey != ""
+	tokenAuth := cfg.APNsKeyID != "" || cfg.APNsTeamID != "" || cfg.APNsP8 != ""
+	switch {
+	case certAuth && tokenAuth:
+		return errors.New("-apns-cert/-apns-key and -apns-key-id/-apns-team-id/-apns-p8 are two ways to authenticate to APNs; give one")
+	case certAuth && (cfg.APNsCert == "" || cfg.APNsKey == ""):
+		return errors.New("-apns-cert and -apns-key go together")
+	case tokenAuth && (cfg.APNsKeyID == "" || cfg.APNsTeamID == "" || cfg.APNsP8 == ""):
+		return errors.New("APNs token authentication needs -apns-key-id, -apns-team-id and -apns-p8")
+	case tokenAuth && cfg.APNsTopic == "":
+		return errors.New("APNs token authentication needs -apns-topic, the topic devices enroll with")
+	}
+	if cfg.APNsTopic != "" && !strings.HasPrefix(cfg.APNsTopic, "com.apple.mgmt.") {
+		return fmt.Errorf("-apns-topic %q: MDM topics begin with com.apple.mgmt.", cfg.APNsTopic)
+	}
+	return nil
 }
 
 // envName maps a flag name to its environment variable: scep-challenge to

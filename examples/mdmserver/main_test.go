@@ -23,7 +23,7 @@ func TestServer(t *testing.T) {
 	ts := startServer(t, dir, nil)
 
 	checkMode(t, dir, 0o700)
-	for _, f := range []string{caKeyFile, tlsKeyFile, challengeFile} {
+	for _, f := range []string{caKeyFile, tlsKeyFile, challengeFile, profileSignerKeyFile, apiKeyFile} {
 		checkMode(t, filepath.Join(dir, f), 0o600)
 	}
 	ca := readCA(t, dir)
@@ -97,7 +97,8 @@ func TestRestartKeepsCAAndChallenge(t *testing.T) {
 	dir := t.TempDir()
 	ts := startServer(t, dir, nil)
 	files := map[string][]byte{}
-	for _, f := range []string{caCertFile, caKeyFile, tlsCertFile, tlsKeyFile, challengeFile} {
+	for _, f := range []string{caCertFile, caKeyFile, tlsCertFile, tlsKeyFile, challengeFile,
+		profileSignerFile, profileSignerKeyFile, apiKeyFile, topicFile} {
 		files[f] = readFile(t, filepath.Join(dir, f))
 	}
 	ts.stop()

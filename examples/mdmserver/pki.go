@@ -31,6 +31,11 @@ const (
 	tlsCertFile   = "tls.pem" // server certificate, then the CA
 	tlsKeyFile    = "tls-key.pem"
 	challengeFile = "scep-challenge.txt"
+	// The enrollment profile's signer, then the CA.
+	profileSignerFile    = "profile-signer.pem"
+	profileSignerKeyFile = "profile-signer-key.pem"
+	apiKeyFile           = "api-key.txt"
+	topicFile            = "apns-topic.txt"
 )
 
 const (
@@ -47,6 +52,9 @@ const (
 	// start, so a server restarted now and then never serves an expired
 	// one.
 	tlsRenewBefore = 30 * 24 * time.Hour
+
+	profileSignerName     = "mdmkit example profile signer"
+	profileSignerValidity = 2 * 365 * 24 * time.Hour
 )
 
 // prepareDataDir creates dir with mode 0700 when it does not exist. It
@@ -158,38 +166,12 @@ func parseCA(certPEM, keyPEM []byte, now time.Time) (*x509.Certificate, *rsa.Pri
 // unreadable, not issued by this CA, does not cover every name in hosts,
 // or is near its expiry. The chain served is the certificate then the CA.
 func loadOrCreateTLS(dir string, ca *x509.Certificate, caKey crypto.Signer, hosts []string, now time.Time) (cert tls.Certificate, issued bool, err error) {
-	certPEM, keyPEM, found, err := readPair(dir, tlsCertFile, tlsKeyFile)
-	if err == nil && found {
-		if c, err := tls.X509KeyPair(certPEM, keyPEM); err == nil {
-			// Leaf is parsed here: X509KeyPair fills it in only for
-			// modules that declare go 1.23 or later.
-			leaf, err := x509.ParseCertificate(c.Certificate[0])
-			if err == nil && tlsUsable(leaf, ca, hosts, now) {
-				return tls.Certificate{Certificate: [][]byte{leaf.Raw, ca.Raw}, PrivateKey: c.PrivateKey, Leaf: leaf}, false, nil
-			}
-		}
-	}
-	// Any other state (a file missing or broken included) is repaired by
-	// issuing a new certificate: nothing depends on the old one.
-
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return tls.Certificate{}, false, fmt.Errorf("generate TLS key: %w", err)
-	}
-	serial, err := randomSerial()
-	if err != nil {
-		return tls.Certificate{}, false, err
-	}
+	usable := func(leaf *x509.Certificate) bool { return tlsUsable(leaf, ca, hosts, now) }
 	tmpl := &x509.Certificate{
-		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: hosts[0]},
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.Add(tlsValidity),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	if tmpl.NotAfter.After(ca.NotAfter) {
-		tmpl.NotAfter = ca.NotAfter
+		Subject:     pkix.Name{CommonName: hosts[0]},
+		NotAfter:    now.Add(tlsValidity),
+		KeyUsage:    x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}
 	for _, h := range hosts {
 		if ip := net.ParseIP(h); ip != nil {
@@ -198,29 +180,98 @@ func loadOrCreateTLS(dir string, ca *x509.Certificate, caKey crypto.Signer, host
 			tmpl.DNSNames = append(tmpl.DNSNames, h)
 		}
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, key.Public(), caKey)
+	leaf, key, issued, err := loadOrIssueLeaf(dir, tlsCertFile, tlsKeyFile, ca, caKey, tmpl, usable, now)
 	if err != nil {
-		return tls.Certificate{}, false, fmt.Errorf("create TLS certificate: %w", err)
+		return tls.Certificate{}, false, fmt.Errorf("TLS certificate: %w", err)
+	}
+	return tls.Certificate{Certificate: [][]byte{leaf.Raw, ca.Raw}, PrivateKey: key, Leaf: leaf}, issued, nil
+}
+
+// loadOrCreateProfileSigner returns the certificate and key that sign the
+// enrollment profile, issued by the CA (so a device that trusts the CA
+// shows the profile as verified) and kept apart from the CA key, which
+// then only signs certificates and SCEP replies. It is reissued on the
+// same terms as the TLS certificate.
+func loadOrCreateProfileSigner(dir string, ca *x509.Certificate, caKey crypto.Signer, now time.Time) (*x509.Certificate, crypto.Signer, bool, error) {
+	usable := func(leaf *x509.Certificate) bool {
+		return leafUsable(leaf, ca, now) && leaf.KeyUsage&x509.KeyUsageDigitalSignature != 0
+	}
+	// No extended key usage: a signer without one may sign anything, and
+	// CMS verifiers (openssl cms -verify among them) accept it as is.
+	tmpl := &x509.Certificate{
+		Subject:  pkix.Name{CommonName: profileSignerName, Organization: []string{"mdmkit"}},
+		NotAfter: now.Add(profileSignerValidity),
+		KeyUsage: x509.KeyUsageDigitalSignature,
+	}
+	leaf, key, issued, err := loadOrIssueLeaf(dir, profileSignerFile, profileSignerKeyFile, ca, caKey, tmpl, usable, now)
+	if err != nil {
+		return nil, nil, false, fmt.Errorf("profile-signing certificate: %w", err)
+	}
+	return leaf, key, issued, nil
+}
+
+// loadOrIssueLeaf returns the certificate in certName (its first PEM
+// block; a chain may follow) and its key in keyName when both read and
+// usable says yes; otherwise it issues a new one from tmpl (subject, names,
+// usages and NotAfter, capped at the CA's) with a new ECDSA P-256 key and
+// stores it, followed by the CA, in place of the old one. Nothing depends
+// on a leaf's old key, so a missing or broken file is repaired rather
+// than refused.
+func loadOrIssueLeaf(dir, certName, keyName string, ca *x509.Certificate, caKey crypto.Signer, tmpl *x509.Certificate, usable func(*x509.Certificate) bool, now time.Time) (*x509.Certificate, crypto.Signer, bool, error) {
+	certPEM, keyPEM, found, err := readPair(dir, certName, keyName)
+	if err == nil && found {
+		if c, err := tls.X509KeyPair(certPEM, keyPEM); err == nil {
+			// Leaf is parsed here: X509KeyPair fills it in only for
+			// modules that declare go 1.23 or later.
+			leaf, err := x509.ParseCertificate(c.Certificate[0])
+			signer, ok := c.PrivateKey.(crypto.Signer)
+			if err == nil && ok && usable(leaf) {
+				return leaf, signer, false, nil
+			}
+		}
+	}
+
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, false, fmt.Errorf("generate key: %w", err)
+	}
+	t := *tmpl
+	if t.SerialNumber, err = randomSerial(); err != nil {
+		return nil, nil, false, err
+	}
+	t.NotBefore = now.Add(-time.Hour) // tolerate clients whose clock is a little behind
+	if t.NotAfter.After(ca.NotAfter) {
+		t.NotAfter = ca.NotAfter
+	}
+	der, err := x509.CreateCertificate(rand.Reader, &t, ca, key.Public(), caKey)
+	if err != nil {
+		return nil, nil, false, fmt.Errorf("create certificate: %w", err)
 	}
 	leaf, err := x509.ParseCertificate(der)
 	if err != nil {
-		return tls.Certificate{}, false, err
+		return nil, nil, false, err
 	}
-	if err := writeKey(filepath.Join(dir, tlsKeyFile), key); err != nil {
-		return tls.Certificate{}, false, err
+	if err := writeKey(filepath.Join(dir, keyName), key); err != nil {
+		return nil, nil, false, err
 	}
 	chain := append(pemCert(leaf.Raw), pemCert(ca.Raw)...)
-	if err := writeFileAtomic(filepath.Join(dir, tlsCertFile), chain, 0o644); err != nil {
-		return tls.Certificate{}, false, err
+	if err := writeFileAtomic(filepath.Join(dir, certName), chain, 0o644); err != nil {
+		return nil, nil, false, err
 	}
-	return tls.Certificate{Certificate: [][]byte{leaf.Raw, ca.Raw}, PrivateKey: key, Leaf: leaf}, true, nil
+	return leaf, key, true, nil
 }
 
-func tlsUsable(leaf *x509.Certificate, ca *x509.Certificate, hosts []string, now time.Time) bool {
+// leafUsable reports whether leaf was issued by ca and is valid from now
+// until at least tlsRenewBefore from now.
+func leafUsable(leaf, ca *x509.Certificate, now time.Time) bool {
 	if leaf == nil || now.Before(leaf.NotBefore) || now.Add(tlsRenewBefore).After(leaf.NotAfter) {
 		return false
 	}
-	if !bytes.Equal(leaf.RawIssuer, ca.RawSubject) || leaf.CheckSignatureFrom(ca) != nil {
+	return bytes.Equal(leaf.RawIssuer, ca.RawSubject) && leaf.CheckSignatureFrom(ca) == nil
+}
+
+func tlsUsable(leaf *x509.Certificate, ca *x509.Certificate, hosts []string, now time.Time) bool {
+	if !leafUsable(leaf, ca, now) {
 		return false
 	}
 	for _, h := range hosts {
@@ -235,29 +286,43 @@ func tlsUsable(leaf *x509.Certificate, ca *x509.Certificate, hosts []string, now
 // generates and stores a random one. The file may be edited by hand; its
 // content, without surrounding white space, is the challenge.
 func loadOrCreateChallenge(dir string) (challenge string, created bool, err error) {
-	path := filepath.Join(dir, challengeFile)
+	// 128 random bits as 32 hex digits: a PrintableString, so every SCEP
+	// client can carry it.
+	return loadOrCreateText(filepath.Join(dir, challengeFile), 0o600, func() (string, error) { return randomHex(16) })
+}
+
+// loadOrCreateText returns the content of path without surrounding white
+// space, or, when path does not exist, a value from generate, stored there
+// with mode perm. An empty file is an error rather than a reason to
+// generate: the operator may have meant something by it.
+func loadOrCreateText(path string, perm os.FileMode, generate func() (string, error)) (value string, created bool, err error) {
 	b, err := os.ReadFile(path)
 	if err == nil {
-		challenge = strings.TrimSpace(string(b))
-		if challenge == "" {
-			return "", false, fmt.Errorf("%s is empty; delete it to generate a new challenge", path)
+		value = strings.TrimSpace(string(b))
+		if value == "" {
+			return "", false, fmt.Errorf("%s is empty; delete it to generate a new value", path)
 		}
-		return challenge, false, nil
+		return value, false, nil
 	}
 	if !errors.Is(err, fs.ErrNotExist) {
 		return "", false, err
 	}
-	// 128 random bits as 32 hex digits: a PrintableString, so every SCEP
-	// client can carry it.
-	r := make([]byte, 16)
+	if value, err = generate(); err != nil {
+		return "", false, err
+	}
+	if err := writeFileAtomic(path, []byte(value+"\n"), perm); err != nil {
+		return "", false, err
+	}
+	return value, true, nil
+}
+
+// randomHex returns n random bytes as 2n lower-case hex digits.
+func randomHex(n int) (string, error) {
+	r := make([]byte, n)
 	if _, err := rand.Read(r); err != nil {
-		return "", false, err
+		return "", err
 	}
-	challenge = hex.EncodeToString(r)
-	if err := writeFileAtomic(path, []byte(challenge+"\n"), 0o600); err != nil {
-		return "", false, err
-	}
-	return challenge, true, nil
+	return hex.EncodeToString(r), nil
 }
 
 // readPair reads a certificate file and its key file. found is false when

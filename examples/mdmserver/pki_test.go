@@ -196,3 +196,30 @@ func pemKey(t *testing.T) []byte {
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
 }
+
+func TestProfileSigner(t *testing.T) {
+	testKeys(t)
+	dir := t.TempDir()
+	now := time.Now()
+	ca := newTestCA(t, fixtureKey, now.Add(-time.Hour), now.AddDate(5, 0, 0))
+	other := newTestCA(t, fixtureKey, now.Add(-time.Hour), now.AddDate(5, 0, 0))
+
+	first, _, issued, err := loadOrCreateProfileSigner(dir, ca, fixtureKey, now)
+	if err != nil || !issued {
+		t.Fatalf("first start: issued %v, err %v", issued, err)
+	}
+	if first.CheckSignatureFrom(ca) != nil || first.KeyUsage&x509.KeyUsageDigitalSignature == 0 || len(first.ExtKeyUsage) != 0 {
+		t.Errorf("signer: issued by the CA %v, key usage %v, extended key usage %v", first.CheckSignatureFrom(ca) == nil, first.KeyUsage, first.ExtKeyUsage)
+	}
+	again, _, issued, err := loadOrCreateProfileSigner(dir, ca, fixtureKey, now.AddDate(1, 0, 0))
+	if err != nil || issued || !again.Equal(first) {
+		t.Errorf("a year later: issued %v, err %v; want the same certificate", issued, err)
+	}
+	renewed, _, issued, err := loadOrCreateProfileSigner(dir, other, fixtureKey, now)
+	if err != nil || !issued || renewed.CheckSignatureFrom(other) != nil {
+		t.Errorf("another CA: issued %v, err %v; want a certificate from it", issued, err)
+	}
+	if _, _, issued, _ := loadOrCreateProfileSigner(dir, other, fixtureKey, renewed.NotAfter.Add(-24*time.Hour)); !issued {
+		t.Error("a certificate a day from its expiry was kept")
+	}
+}

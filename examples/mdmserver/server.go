@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto"
 	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
@@ -19,7 +20,6 @@ import (
 	"time"
 
 	"github.com/mdmkit/mdmkit/scep"
-	"github.com/mdmkit/mdmkit/storage/memory"
 )
 
 // scepPath is where SCEP is mounted; every path below it is served too,
@@ -28,9 +28,9 @@ const scepPath = "/mdm/apple/scep"
 
 const shutdownTimeout = 10 * time.Second
 
-// server is the prepared server: data directory read, CA and TLS
-// certificate ready, handlers built. serve runs it on listeners the caller
-// chose.
+// server is the prepared server: data directory read, CA and
+// certificates ready, handlers built. serve runs it on listeners the
+// caller chose.
 type server struct {
 	cfg       config
 	log       *slog.Logger
@@ -40,16 +40,26 @@ type server struct {
 	caKey     *rsa.PrivateKey
 	tlsCert   tls.Certificate
 	challenge string
-	handler   http.Handler
+	// signer and signerKey sign the enrollment profile.
+	signer    *x509.Certificate
+	signerKey crypto.Signer
+	store     store
+	push      *pushSetup
+	// apiKeyFile is where the generated admin API key is; empty when
+	// the key came from -api-key.
+	apiKeyFile string
+	enroll     *enrollHandler
+	handler    http.Handler
 }
 
 func newLogger(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, nil))
 }
 
-// newServer prepares the data directory (creating the CA, the TLS
-// certificate and the SCEP challenge on first start) and builds the
-// handlers.
+// newServer prepares the data directory (creating the CA, the TLS and
+// profile-signing certificates, the SCEP challenge, the admin API key and
+// the APNs topic on first start), sets up APNs, opens the store and builds
+// the handlers.
 func newServer(cfg config, logger *slog.Logger) (*server, error) {
 	s := &server{cfg: cfg, log: logger}
 	var err error
@@ -97,16 +107,70 @@ func newServer(cfg config, logger *slog.Logger) (*server, error) {
 			s.log.Info("generated SCEP challenge", "file", filepath.Join(s.dataDir, challengeFile))
 		}
 	}
+	if s.signer, s.signerKey, issued, err = loadOrCreateProfileSigner(s.dataDir, s.ca, s.caKey, now); err != nil {
+		return nil, err
+	}
+	if issued {
+		s.log.Info("issued profile-signing certificate", "file", filepath.Join(s.dataDir, profileSignerFile), "not_after", s.signer.NotAfter)
+	}
+	apiKey, err := s.loadAPIKey()
+	if err != nil {
+		return nil, err
+	}
+	if s.push, err = newPushSetup(cfg, s.dataDir, s.ca, s.log); err != nil {
+		return nil, err
+	}
+	if s.store, err = openStore(); err != nil {
+		return nil, err
+	}
 
 	scepServer, err := s.newSCEP()
 	if err != nil {
 		return nil, err
 	}
+	mdm, err := s.newMDMHandler()
+	if err != nil {
+		return nil, err
+	}
+	queue, err := s.newQueue()
+	if err != nil {
+		return nil, err
+	}
+	// The enrollment profile names the public URL, which may depend on
+	// the port bound; serve fills it in.
+	s.enroll = &enrollHandler{unavailable: "not built yet"}
+	admin := newAdminAPI(apiKey, s.store, queue, s.push.provider != nil, s.log.With("component", "admin"))
+
 	mux := http.NewServeMux()
 	mux.Handle(scepPath, scepServer)
 	mux.Handle(scepPath+"/", scepServer)
+	mux.Handle(mdmPath, mdm)
+	mux.Handle(enrollPath, s.enroll)
+	mux.Handle(adminPrefix, admin)
 	s.handler = mux
 	return s, nil
+}
+
+// loadAPIKey returns -api-key, or the key stored in the data directory,
+// generated on first start.
+func (s *server) loadAPIKey() (string, error) {
+	if s.cfg.APIKey != "" {
+		return s.cfg.APIKey, nil
+	}
+	path := filepath.Join(s.dataDir, apiKeyFile)
+	// 256 random bits as 64 hex digits.
+	key, created, err := loadOrCreateText(path, 0o600, func() (string, error) { return randomHex(32) })
+	if err != nil {
+		return "", fmt.Errorf("admin API key: %w", err)
+	}
+	if len(key) < minAPIKeyLen {
+		return "", fmt.Errorf("the admin API key in %s is shorter than %d characters", path, minAPIKeyLen)
+	}
+	if created {
+		s.log.Info("generated admin API key", "file", path)
+	}
+	s.apiKeyFile = path
+	return key, nil
 }
 
 func (s *server) loadCA(now time.Time) (*x509.Certificate, *rsa.PrivateKey, error) {
@@ -130,16 +194,12 @@ func (s *server) newSCEP() (*scep.Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Issued certificates are kept in memory for now and lost on restart:
-	// after one, RenewalReq and GetCert for older certificates are refused
-	// (badCertID). A later change keeps them in an embedded SQLite store in
-	// the data directory.
-	store := memory.New()
+	// Issued certificates go to the shared store (see openStore).
 	return scep.New(
 		scep.RA{Certificate: s.ca, Signer: s.caKey, Decrypter: s.caKey},
 		ca,
 		scep.StaticChallenge(s.challenge),
-		store,
+		s.store,
 		&scep.Options{Legacy: s.cfg.SCEPLegacy, Logger: s.log.With("component", "scep")},
 	)
 }
@@ -153,13 +213,33 @@ func (s *server) serve(ctx context.Context, httpsLn, httpLn net.Listener, stdout
 		_, port, _ := net.SplitHostPort(httpsLn.Addr().String())
 		public = &url.URL{Scheme: "https", Host: net.JoinHostPort("localhost", port)}
 	}
+	// Set before any connection is accepted, and never changed again.
+	if body, err := s.enrollmentProfile(public); err != nil {
+		s.enroll.body, s.enroll.unavailable = nil, err.Error()
+		s.log.Warn("enrollment profile unavailable", "err", err)
+	} else {
+		s.enroll.body = body
+	}
 	s.printBanner(stdout, public, httpsLn, httpLn)
+	if s.push.provider == nil {
+		s.log.Warn("APNs not configured: pushes are off")
+	}
 
 	errLog := slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)
 	httpsSrv := newHTTPServer(s.handler, errLog)
+	clientCAs := x509.NewCertPool()
+	clientCAs.AddCert(s.ca)
 	httpsSrv.TLSConfig = &tls.Config{
 		MinVersion:   tls.VersionTLS12,
 		Certificates: []tls.Certificate{s.tlsCert},
+		// Devices may present their identity certificate; nothing else
+		// needs one. The TLS layer checks that the client holds the key;
+		// the MDM handler checks the chain (with a clock-skew tolerance
+		// the handshake lacks) and ignores a certificate when the request
+		// carries an Mdm-Signature. ClientCAs tells clients which
+		// certificate to pick.
+		ClientAuth: tls.RequestClientCert,
+		ClientCAs:  clientCAs,
 	}
 	servers := []*http.Server{httpsSrv}
 	errc := make(chan error, 2)
@@ -194,6 +274,9 @@ func (s *server) serve(ctx context.Context, httpsLn, httpLn net.Listener, stdout
 		if err := srv.Shutdown(sctx); err != nil {
 			errs = append(errs, fmt.Errorf("shutdown: %w", err))
 		}
+	}
+	if s.push.provider != nil {
+		s.push.provider.CloseIdleConnections()
 	}
 	// Wait for the Serve calls still running, so the listeners are closed
 	// when serve returns.
@@ -243,7 +326,26 @@ func (s *server) printBanner(w io.Writer, public *url.URL, httpsLn, httpLn net.L
 	if s.cfg.SCEPLegacy {
 		fmt.Fprintf(tw, "  SCEP legacy\ton (single-DES requests accepted)\n")
 	}
+	fmt.Fprintf(tw, "  MDM URL\t%s\n", public.JoinPath(mdmPath))
+	if s.enroll.body != nil {
+		fmt.Fprintf(tw, "  enrollment profile\t%s\n", public.JoinPath(enrollPath))
+	} else {
+		fmt.Fprintf(tw, "  enrollment profile\tunavailable: %s\n", s.enroll.unavailable)
+	}
+	fmt.Fprintf(tw, "  APNs topic\t%s\t(%s)\n", s.push.topic, s.push.topicFrom)
+	if s.push.provider != nil {
+		fmt.Fprintf(tw, "  APNs\t%s\n", s.push.auth)
+	}
+	fmt.Fprintf(tw, "  admin API\t%s\n", public.JoinPath(adminPrefix))
+	if s.apiKeyFile != "" {
+		fmt.Fprintf(tw, "  admin API key\t%s\t(send Authorization: Bearer <its content>)\n", s.apiKeyFile)
+	} else {
+		fmt.Fprintf(tw, "  admin API key\tfrom -api-key or %s\n", envName("api-key"))
+	}
 	tw.Flush()
+	if s.push.provider == nil {
+		fmt.Fprintf(w, "APNs not configured: pushes are off; commands wait until a device checks in by itself. Set -apns-cert and -apns-key (or -apns-key-id, -apns-team-id, -apns-p8 and -apns-topic) to push.\n")
+	}
 }
 
 // localURL is a URL for a bound address, naming localhost when the
