@@ -168,8 +168,10 @@ type PoolVerifierOptions struct {
 	// clock a little behind. Zero means 5 minutes; negative means none.
 	ClockSkew time.Duration
 	// CacheSize is how many verified certificates are remembered, so the
-	// chain is not rebuilt on every request. Zero means 10000; negative
-	// disables the cache.
+	// chain is not rebuilt on every request; the cache holds up to twice
+	// this many, the recently used half surviving when it fills. Zero
+	// means 100000 (a few megabytes); negative disables the cache. Size it
+	// to the fleet: a device whose certificate fell out is verified again.
 	CacheSize int
 	// Clock returns the current time; nil means time.Now.
 	Clock func() time.Time
@@ -185,8 +187,12 @@ type PoolVerifier struct {
 	clock         func() time.Time
 	cacheSize     int
 
-	mu    sync.Mutex
-	cache map[[32]byte]verified
+	// The cache has two generations: lookups read both, inserts and hits
+	// go to cur, and when cur is full it becomes prev and the old prev is
+	// dropped. What was used since the last turnover survives it.
+	mu   sync.Mutex
+	cur  map[[32]byte]verified
+	prev map[[32]byte]verified
 }
 
 // verified is a cached verification: valid while now is in [from, until].
@@ -209,7 +215,6 @@ func NewPoolVerifier(roots []*x509.Certificate, opts *PoolVerifierOptions) (*Poo
 		skew:          opts.ClockSkew,
 		clock:         opts.Clock,
 		cacheSize:     opts.CacheSize,
-		cache:         make(map[[32]byte]verified),
 	}
 	for _, r := range roots {
 		v.roots.AddCert(r)
@@ -227,7 +232,10 @@ func NewPoolVerifier(roots []*x509.Certificate, opts *PoolVerifierOptions) (*Poo
 		v.clock = time.Now
 	}
 	if v.cacheSize == 0 {
-		v.cacheSize = 10000
+		v.cacheSize = 100000
+	}
+	if v.cacheSize > 0 {
+		v.cur = make(map[[32]byte]verified)
 	}
 	return v, nil
 }
@@ -240,10 +248,7 @@ func (v *PoolVerifier) VerifyCertificate(_ context.Context, cert *x509.Certifica
 	now := v.clock()
 	key := sha256.Sum256(cert.Raw)
 	if v.cacheSize > 0 {
-		v.mu.Lock()
-		c, ok := v.cache[key]
-		v.mu.Unlock()
-		if ok && !now.Before(c.from) && !now.After(c.until) {
+		if c, ok := v.lookup(key); ok && !now.Before(c.from) && !now.After(c.until) {
 			return nil
 		}
 	}
@@ -285,14 +290,33 @@ func (v *PoolVerifier) VerifyCertificate(_ context.Context, cert *x509.Certifica
 				until = c.NotAfter
 			}
 		}
-		v.mu.Lock()
-		if len(v.cache) >= v.cacheSize {
-			// Dropping everything is crude but bounded, and a full cache
-			// refills at the rate devices check in.
-			v.cache = make(map[[32]byte]verified, v.cacheSize)
-		}
-		v.cache[key] = verified{from: from.Add(-v.skew), until: until.Add(v.skew)}
-		v.mu.Unlock()
+		v.store(key, verified{from: from.Add(-v.skew), until: until.Add(v.skew)})
 	}
 	return nil
+}
+
+func (v *PoolVerifier) lookup(key [32]byte) (verified, bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if c, ok := v.cur[key]; ok {
+		return c, true
+	}
+	c, ok := v.prev[key]
+	if ok {
+		v.insertLocked(key, c)
+	}
+	return c, ok
+}
+
+func (v *PoolVerifier) store(key [32]byte, c verified) {
+	v.mu.Lock()
+	v.insertLocked(key, c)
+	v.mu.Unlock()
+}
+
+func (v *PoolVerifier) insertLocked(key [32]byte, c verified) {
+	if len(v.cur) >= v.cacheSize {
+		v.prev, v.cur = v.cur, make(map[[32]byte]verified, v.cacheSize)
+	}
+	v.cur[key] = c
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base64"
@@ -239,5 +240,37 @@ func TestParseClientCertHeader(t *testing.T) {
 	chain, err := parseChainHeader(rfc + ", " + rfc)
 	if err != nil || len(chain) != 2 {
 		t.Errorf("chain: %v, %d", err, len(chain))
+	}
+}
+
+func TestPoolVerifierCacheGenerations(t *testing.T) {
+	p := newTestPKI(t)
+	clock := func() time.Time { return testNow }
+	v, _ := NewPoolVerifier([]*x509.Certificate{p.ca}, &PoolVerifierOptions{Clock: clock, CacheSize: 4})
+	var certs []*x509.Certificate
+	for i := 0; i < 10; i++ {
+		c, _ := p.issue(t, "d", testNow.Add(-time.Hour))
+		certs = append(certs, c)
+	}
+	ctx := context.Background()
+	hot := certs[0]
+	for _, c := range certs[1:] {
+		if err := v.VerifyCertificate(ctx, hot, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := v.VerifyCertificate(ctx, c, nil); err != nil {
+			t.Fatal(err)
+		}
+		if n := len(v.cur) + len(v.prev); n > 8 {
+			t.Fatalf("cache holds %d entries, bound is 8", n)
+		}
+	}
+	// The certificate used all along is still cached; the oldest cold one
+	// is not.
+	if _, ok := v.lookup(sha256.Sum256(hot.Raw)); !ok {
+		t.Error("a certificate in constant use fell out of the cache")
+	}
+	if _, ok := v.lookup(sha256.Sum256(certs[1].Raw)); ok {
+		t.Error("the cache kept more than two generations")
 	}
 }
