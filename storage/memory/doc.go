@@ -34,9 +34,7 @@
 //   - StoreAuthenticate keeps the bootstrap token and the queue (the
 //     service clears the queue); BindCertificate does not require the
 //     enrollment to exist.
-//   - StoreResult refuses the Idle status, which reports on no command. A
-//     NotNow stored for a completed command puts it back in the queue:
-//     the state of an entry follows its latest result.
+//   - StoreResult refuses the Idle status, which reports on no command.
 //   - Results lists results of cancelled commands until PruneResults
 //     deletes their entries; an entry deleted by PruneResults takes its
 //     result with it. A pending command keeps its NotNow result.
