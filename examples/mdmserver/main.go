@@ -83,6 +83,12 @@ type config struct {
 	// neither certificate nor token empty means a topic generated once
 	// and stored in DataDir.
 	APNsTopic string
+	// DB names the store: "sqlite:PATH", a postgres:// URL, or "memory";
+	// empty means sqlite:DataDir/mdm.db.
+	DB string
+	// DBSchema is the PostgreSQL schema of the tables; empty means the
+	// connection's search_path (normally public).
+	DBSchema string
 	// APNsURL replaces the APNs server; tests point it at a local fake.
 	// It is read from MDMKIT_APNS_URL only, not from a flag.
 	APNsURL string
@@ -122,6 +128,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
+	defer srv.closeStore()
 
 	var lc net.ListenConfig
 	httpsLn, err := lc.Listen(ctx, "tcp", cfg.Addr)
@@ -158,6 +165,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&cfg.APNsTeamID, "apns-team-id", "", "APNs token authentication: developer team `ID`")
 	fs.StringVar(&cfg.APNsP8, "apns-p8", "", "APNs token authentication: the .p8 key `file` (needs -apns-key-id, -apns-team-id and -apns-topic)")
 	fs.StringVar(&cfg.APNsTopic, "apns-topic", "", "APNs `topic` for the enrollment profile (default: the push certificate's; without APNs, generated once and stored in the data directory)")
+	fs.StringVar(&cfg.DB, "db", "", "the store: `sqlite:PATH`, a postgres:// URL, or memory (default sqlite: mdm.db in the data directory)")
+	fs.StringVar(&cfg.DBSchema, "db-schema", "", "PostgreSQL `schema` for the tables (default: the connection's search_path, normally public)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: mdmserver [flags]\n\nEach flag may also be set with an environment variable, -scep-challenge with %sSCEP_CHALLENGE\nand so on; the command line wins.\n\nFlags:\n", envPrefix)
 		fs.PrintDefaults()

@@ -44,6 +44,10 @@ type server struct {
 	signer    *x509.Certificate
 	signerKey crypto.Signer
 	store     store
+	// closeStore releases the store's files or connections.
+	closeStore func() error
+	// storeDesc says where the store is, for the start-up lines.
+	storeDesc string
 	push      *pushSetup
 	// apiKeyFile is where the generated admin API key is; empty when
 	// the key came from -api-key.
@@ -120,7 +124,7 @@ func newServer(cfg config, logger *slog.Logger) (*server, error) {
 	if s.push, err = newPushSetup(cfg, s.dataDir, s.ca, s.log); err != nil {
 		return nil, err
 	}
-	if s.store, err = openStore(); err != nil {
+	if s.store, s.closeStore, s.storeDesc, err = openStore(context.Background(), cfg.DB, cfg.DBSchema, s.dataDir, s.log); err != nil {
 		return nil, err
 	}
 
@@ -312,6 +316,7 @@ func (s *server) printBanner(w io.Writer, public *url.URL, httpsLn, httpLn net.L
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "mdmkit example server\n")
 	fmt.Fprintf(tw, "  data directory\t%s\n", s.dataDir)
+	fmt.Fprintf(tw, "  store\t%s\n", s.storeDesc)
 	fmt.Fprintf(tw, "  CA certificate\t%s\t(trust it on test devices)\n", filepath.Join(s.dataDir, caCertFile))
 	fmt.Fprintf(tw, "  HTTPS\t%s\n", localURL("https", httpsLn.Addr()))
 	if httpLn != nil {
