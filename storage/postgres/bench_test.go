@@ -3,27 +3,18 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"math/rand"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/mdmkit/mdmkit/apple"
+	"github.com/mdmkit/mdmkit/storage/storagetest"
 )
 
 // benchDepth is how many commands each enrollment has queued throughout
 // BenchmarkNextCommand.
 const benchDepth = 10
-
-func benchRaw(uuid string) []byte {
-	return []byte(`<?xml version="1.0" encoding="UTF-8"?>
-<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
-<plist version="1.0"><dict><key>Command</key><dict><key>RequestType</key><string>DeviceInformation</string>` +
-		`<key>Queries</key><array><string>OSVersion</string><string>SerialNumber</string></array></dict>` +
-		`<key>CommandUUID</key><string>` + uuid + `</string></dict></plist>`)
-}
 
 // BenchmarkNextCommand measures one device cycle of the command loop at
 // steady state, as storage/memory's benchmark of the same name does:
@@ -52,13 +43,9 @@ func BenchmarkNextCommand(b *testing.B) {
 				s, ids = benchStore(sb, b, n)
 			}
 			run++
-			benchCycle(sb, s, ids, "BENCH-"+strconv.Itoa(run)+"-")
+			storagetest.QueueCycle(sb, s, ids, "BENCH-"+strconv.Itoa(run)+"-", 0)
 		})
 	}
-}
-
-func benchID(i int) string {
-	return fmt.Sprintf("%08X-0000-4000-8000-%012X", i, i)
 }
 
 // benchStore returns a store in which each of n enrollments (enrolled
@@ -89,11 +76,8 @@ func benchStore(b *testing.B, owner testing.TB, n int) (*Store, []string) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ids := make([]string, n)
-	for i := range ids {
-		ids[i] = benchID(i)
-	}
-	// The same IDs as benchID, made by the server.
+	ids := storagetest.BenchIDs(n)
+	// The same IDs as storagetest.BenchIDs, made by the server.
 	const id = `upper(lpad(to_hex(i), 8, '0')) || '-0000-4000-8000-' || upper(lpad(to_hex(i), 12, '0'))`
 	stmts := []struct {
 		sql  string
@@ -109,7 +93,7 @@ func benchStore(b *testing.B, owner testing.TB, n int) (*Store, []string) {
 		{`INSERT INTO ` + table(s, "commands") + ` (uuid, request_type, raw, priority, enqueued_at)
 		SELECT 'SETUP-' || i || '-' || k, 'DeviceInformation', $2::bytea, 0, now()
 		FROM generate_series(0, $1::int - 1) AS i, generate_series(0, $3::int - 1) AS k
-		ORDER BY k, i`, []any{n, benchRaw("SETUP"), benchDepth}},
+		ORDER BY k, i`, []any{n, storagetest.BenchCommand("SETUP"), benchDepth}},
 		{`INSERT INTO ` + table(s, "queue") + ` (enrollment_id, command_uuid, priority, seq)
 		SELECT ` + id + `, c.uuid, c.priority, c.seq
 		FROM ` + table(s, "commands") + ` c, LATERAL (SELECT split_part(c.uuid, '-', 2)::int AS i) AS e`, nil},
@@ -124,29 +108,4 @@ func benchStore(b *testing.B, owner testing.TB, n int) (*Store, []string) {
 	})
 	b.Logf("loaded %d enrollments with %d commands queued each in %v", n, benchDepth, time.Since(start).Round(time.Millisecond))
 	return s, ids
-}
-
-func benchCycle(b *testing.B, s *Store, ids []string, prefix string) {
-	ctx := context.Background()
-	now := time.Date(2025, time.March, 14, 12, 0, 0, 0, time.UTC)
-	rng := rand.New(rand.NewSource(1))
-	report := []byte(`<plist version="1.0"><dict><key>Status</key><string>Acknowledged</string></dict></plist>`)
-	raw := benchRaw("00000000-0000-0000-0000-000000000000")
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		id := ids[rng.Intn(len(ids))]
-		c, err := s.NextCommand(ctx, id, false, now)
-		if err != nil {
-			b.Fatalf("NextCommand(%s): %v", id, err)
-		}
-		r := &apple.Result{EnrollmentID: id, CommandUUID: c.UUID, Status: apple.StatusAcknowledged, Raw: report, ReportedAt: now}
-		if err := s.StoreResult(ctx, r); err != nil {
-			b.Fatalf("StoreResult: %v", err)
-		}
-		c = &apple.Command{UUID: prefix + strconv.Itoa(i), RequestType: "DeviceInformation", Raw: raw, EnqueuedAt: now}
-		if err := s.Enqueue(ctx, []string{id}, c); err != nil {
-			b.Fatalf("Enqueue: %v", err)
-		}
-	}
 }

@@ -96,4 +96,9 @@
 //	}
 //
 // storage/memory's tests are a complete example.
+//
+// QueueCycle, with BenchIDs, BenchCommand and FillQueues, is the command
+// queue benchmark every backend in this module runs (BenchmarkNextCommand
+// in storage/memory, storage/sqlite and storage/postgres); a host runs it on
+// its own backend to get figures that compare with theirs.
 package storagetest
