@@ -3,8 +3,10 @@
 // storage interface of package apple: apple.CheckinStore,
 // apple.EnrollmentStore, apple.PushInfoStore, apple.BootstrapTokenStore,
 // apple.CommandEnqueuer, apple.CommandQueue, apple.QueueViewer,
-// apple.ResultPruner and apple.CertAuthStore. It is meant for tests, for
-// examples, and for small hosts that can lose their state on restart.
+// apple.ResultPruner and apple.CertAuthStore, and the Windows enrollment
+// store, windows.EnrollmentStore with windows.EnrollmentLister. It is meant
+// for tests, for examples, and for small hosts that can lose their state on
+// restart.
 //
 // Nothing is persisted: certificates, enrollments, queues and results are
 // gone when the process exits, and a Store serves one process only
@@ -13,13 +15,16 @@
 //
 // A Store is safe for concurrent use. The SCEP records sit behind one
 // mutex, which is plenty for the request rates of SCEP enrollment; the
-// Apple enrollments and the command queues each have their own RWMutex, so
-// the command loop of many devices reads in parallel and no lock is held
-// for longer than a few map operations. The Store keeps its own copies of
-// everything it is given and hands out fresh copies, so callers may reuse
-// or change their values: certificates are kept as DER and parsed again on
-// each read. Expired one-time challenges are dropped when consumed, and the
-// rest in amortized sweeps (see Store.ConsumeChallenge).
+// Apple enrollments, the command queues and the Windows enrollments each
+// have their own RWMutex, so the command loop of many devices reads in
+// parallel and no lock is held for longer than a few map operations. A
+// Windows enrollment is indexed by DeviceID, HWDevID and thumbprint, and
+// StoreWindowsEnrollment moves all three under one lock. The Store keeps
+// its own copies of everything it is given and hands out fresh copies, so
+// callers may reuse or change their values: certificates are kept as DER
+// and parsed again on each read. Expired one-time challenges are dropped
+// when consumed, and the rest in amortized sweeps (see
+// Store.ConsumeChallenge).
 //
 // The command queue keeps each command once, however many enrollments it
 // is enqueued to, and one queue per enrollment whose pending commands are
@@ -42,6 +47,17 @@
 //     may be enqueued again.
 //   - PruneResults holds the queue lock while it scans every queue, so a
 //     host runs it from time to time, not on a request path.
+//
+// and where windows/storage.go leaves room:
+//
+//   - StoreWindowsEnrollment refuses a thumbprint that another enrollment,
+//     not one the store deletes for its HWDevID, holds, with
+//     storage.ErrAlreadyExists, changing nothing; an empty thumbprint, like
+//     an empty HWDevID, is in no index and never found.
+//   - EnrolledAt is kept from the enrollment with the same DeviceID only,
+//     not from one deleted for its HWDevID.
+//   - WindowsEnrollments with limit <= 0 returns up to 100, as Enrollments
+//     does.
 //
 // Store passes the conformance suites in storage/storagetest. Example shows
 // it in use.

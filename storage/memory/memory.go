@@ -12,6 +12,7 @@ import (
 
 	"github.com/mdmkit/mdmkit/scep"
 	"github.com/mdmkit/mdmkit/storage"
+	"github.com/mdmkit/mdmkit/windows"
 )
 
 var (
@@ -25,9 +26,9 @@ var (
 const minSweep = 64
 
 // Store keeps every record in maps: the SCEP records behind mu, the Apple
-// enrollments behind enrollMu and the command queues behind queueMu. The
-// zero value is ready to use, like the result of New. It must not be
-// copied after first use.
+// enrollments behind enrollMu, the command queues behind queueMu and the
+// Windows enrollments behind winMu. The zero value is ready to use, like
+// the result of New. It must not be copied after first use.
 type Store struct {
 	mu sync.Mutex
 
@@ -65,6 +66,20 @@ type Store struct {
 	// when they were stored.
 	commandSeq uint64
 	resultSeq  uint64
+
+	// The Windows enrollments have their own lock too (see windows.go):
+	// winMu guards winEnrollments, winIDs, winSorted, winByHW and
+	// winByCert.
+	winMu sync.RWMutex
+	// winEnrollments is keyed by DeviceID.
+	winEnrollments map[string]*windows.Enrollment
+	// winIDs holds every key of winEnrollments, sorted when winSorted.
+	winIDs    []string
+	winSorted bool
+	// winByHW and winByCert map a non-empty HWDevID or thumbprint to its
+	// DeviceID.
+	winByHW   map[string]string
+	winByCert map[string]string
 }
 
 // issued is a stored certificate. The certificate is kept as DER and parsed

@@ -45,3 +45,12 @@ func TestZeroValueApple(t *testing.T) {
 	storagetest.TestCommandQueue(t, func(*testing.T) storagetest.QueueBackend { return new(memory.Store) })
 	storagetest.TestCertAuthStore(t, func(*testing.T) storagetest.CertAuthBackend { return new(memory.Store) })
 }
+
+func TestWindowsEnrollmentStore(t *testing.T) {
+	storagetest.TestWindowsEnrollmentStore(t, func(*testing.T) storagetest.WindowsBackend { return memory.New() })
+}
+
+// The zero Store works like New's for the Windows enrollments too.
+func TestZeroValueWindows(t *testing.T) {
+	storagetest.TestWindowsEnrollmentStore(t, func(*testing.T) storagetest.WindowsBackend { return new(memory.Store) })
+}

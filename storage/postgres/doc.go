@@ -4,7 +4,9 @@
 // every storage interface of package apple: apple.CheckinStore,
 // apple.EnrollmentStore, apple.PushInfoStore, apple.BootstrapTokenStore,
 // apple.UnlockTokenStore, apple.CommandEnqueuer, apple.CommandQueue,
-// apple.QueueViewer, apple.ResultPruner and apple.CertAuthStore. It uses
+// apple.QueueViewer, apple.ResultPruner and apple.CertAuthStore, and the
+// Windows enrollment store, windows.EnrollmentStore with
+// windows.EnrollmentLister. It uses
 // github.com/jackc/pgx/v5 and its connection pool, and is tested with
 // PostgreSQL 15.
 //
@@ -45,12 +47,21 @@
 //     entries of the primary key and one transaction, holding an advisory
 //     lock so that the batches of concurrent prunes of one schema take
 //     turns; it may run on every replica.
+//   - StoreWindowsEnrollment deletes the other enrollment with the HWDevID
+//     and inserts or replaces the DeviceID's row in one statement. A
+//     partial unique index on the HWDevID makes it impossible for
+//     concurrent stores of one machine under different DeviceIDs to leave
+//     two rows; an advisory lock on the HWDevID, taken first in the same
+//     transaction, makes such stores take turns instead of failing on the
+//     index, and a transaction PostgreSQL aborts all the same (a unique
+//     violation, a deadlock) runs again, a bounded number of times.
 //
-// NextCommand, StoreResult, the check-in statements and the cert-auth
-// lookup each reach their rows through an index (queue entries still to
-// deliver have their own partial index in delivery order), so their cost
-// does not grow with the number of enrollments or of completed commands;
-// explain_test.go checks the plans and BenchmarkNextCommand the cost.
+// NextCommand, StoreResult, the check-in statements, the cert-auth lookup
+// and the Windows lookups and store each reach their rows through an
+// index (queue entries still to deliver have their own partial index in
+// delivery order), so their cost does not grow with the number of
+// enrollments or of completed commands; explain_test.go checks the plans
+// and BenchmarkNextCommand the cost.
 // The plans rest on the table statistics autovacuum keeps: pgx prepares
 // each statement once per connection, and PostgreSQL may keep one plan
 // for it until the statistics change, so a table that grows from a few
@@ -96,7 +107,13 @@
 // lists results of cancelled commands until PruneResults deletes their
 // entries, and a UUID that PruneResults has dropped may be enqueued again.
 // Bootstrap and unlock tokens are stored as given: a host that needs them
-// encrypted at rest encrypts the database or its disk.
+// encrypted at rest encrypts the database or its disk. Where
+// windows/storage.go leaves room it decides as storage/memory does too:
+// StoreWindowsEnrollment refuses a thumbprint that another enrollment, not
+// one it deletes for the HWDevID, holds, with storage.ErrAlreadyExists,
+// changing nothing; an empty thumbprint, like an empty HWDevID, is never
+// found; EnrolledAt is kept from the enrollment with the same DeviceID
+// only; WindowsEnrollments with limit <= 0 returns up to 100.
 //
 // Store passes the conformance suites in storage/storagetest. Example shows
 // it in use.

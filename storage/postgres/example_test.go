@@ -97,5 +97,6 @@ func ExampleMigrations() {
 	fmt.Println("schema version", postgres.SchemaVersion)
 	// Output:
 	// 0001_initial.sql
-	// schema version 1
+	// 0002_windows.sql
+	// schema version 2
 }

@@ -21,13 +21,16 @@ const (
 // loadExplainData fills an empty schema with explainEnrollments active
 // device channels named DEV-n, each with a cert-auth binding (hash
 // HASH-n), a connection start, and explainDepth commands CMD-n-k of its
-// own, k <= explainDepth/2 acknowledged and the rest pending. It runs as a
+// own, k <= explainDepth/2 acknowledged and the rest pending; and with as
+// many Windows enrollments WIN-n, with thumbprints THUMB-n and, but for
+// every tenth, HWDevIDs HW-n. It runs as a
 // few set-based statements, so it takes seconds.
 func loadExplainData(t *testing.T, s *Store) {
 	t.Helper()
 	ctx := context.Background()
 	r := strings.NewReplacer("{enrollments}", table(s, "enrollments"), "{commands}", table(s, "commands"),
-		"{queue}", table(s, "queue"), "{connections}", table(s, "connections"), "{cert_auth}", table(s, "cert_auth"))
+		"{queue}", table(s, "queue"), "{connections}", table(s, "connections"), "{cert_auth}", table(s, "cert_auth"),
+		"{windows_enrollments}", table(s, "windows_enrollments"))
 	stmts := []string{
 		`INSERT INTO {enrollments} (id, type, active, udid, serial_number, topic, token_updates,
 			authenticated_at, enrolled_at, updated_at, push_token, push_magic)
@@ -45,6 +48,11 @@ func loadExplainData(t *testing.T, s *Store) {
 		SELECT 'DEV-' || split_part(c.uuid, '-', 2), c.uuid, c.priority, c.seq, done,
 			CASE WHEN done THEN 'Acknowledged' END, CASE WHEN done THEN c.raw END, CASE WHEN done THEN now() END
 		FROM {commands} c, LATERAL (SELECT split_part(c.uuid, '-', 3)::int <= $1::int / 2 AS done) AS d`,
+		`INSERT INTO {windows_enrollments} (device_id, hw_dev_id, enrollment_type, cert_thumbprint, cert_not_after,
+			enrolled_at, updated_at)
+		SELECT 'WIN-' || i, CASE WHEN i % 10 = 0 THEN '' ELSE 'HW-' || i END, 'Full', 'THUMB-' || i,
+			now() + interval '1 year', now(), now()
+		FROM generate_series(1, $1::int) AS i`,
 	}
 	bulkLoad(t, s, func() {
 		for _, q := range stmts {
@@ -97,7 +105,7 @@ func bulkLoad(tb testing.TB, s *Store, load func()) {
 		}
 	}
 	analyze := "ANALYZE " + table(s, "enrollments") + ", " + table(s, "cert_auth") + ", " +
-		table(s, "connections") + ", " + table(s, "commands") + ", " + table(s, "queue")
+		table(s, "connections") + ", " + table(s, "commands") + ", " + table(s, "queue") + ", " + table(s, "windows_enrollments")
 	if _, err := s.pool.Exec(ctx, analyze); err != nil {
 		tb.Fatal(err)
 	}
@@ -105,7 +113,8 @@ func bulkLoad(tb testing.TB, s *Store, load func()) {
 
 // TestHotPathPlans loads a fleet and asks PostgreSQL how it would run each
 // statement of the device-facing hot path: check-in, next command, record
-// result, enqueue and the cert-auth lookup. None may read a table
+// result, enqueue, the cert-auth lookup, and the Windows enrollment
+// lookups and store. None may read a table
 // sequentially; each must go through an index. Plans are checked both as
 // the planner makes them for given parameters (custom) and as a prepared
 // statement may come to use them for any (generic), and logged.
@@ -135,6 +144,11 @@ func TestHotPathPlans(t *testing.T) {
 		{"PushInfo", s.q.pushInfo, []any{[]string{dev, "DEV-1"}}},
 		{"PruneResults (batch bound)", s.q.pruneBound, []any{"DEV-5", "CMD-5-1", defaultPruneBatch - 1}},
 		{"PruneResults (batch)", s.q.pruneBatch, []any{"DEV-5", "CMD-5-1", "DEV-5445", "CMD-5445-1", now}},
+		{"WindowsEnrollment", s.q.windowsEnrollment, []any{"WIN-7777"}},
+		{"WindowsEnrollmentByHWDevID", s.q.windowsByHardware, []any{"HW-7777"}},
+		{"WindowsEnrollmentByCert", s.q.windowsByCert, []any{"THUMB-7777"}},
+		{"StoreWindowsEnrollment", s.q.storeWindows, []any{"WIN-NEW", "HW-7777", "Full", "user@example.org", "OnPremise",
+			"THUMB-NEW", later, "5.0", "10.0.26100", "10.0.26100.1", "CIMClient_Windows", "DESKTOP-1", "48", nil, now}},
 	}
 	ctx := context.Background()
 	conn, err := s.pool.Acquire(ctx)

@@ -15,7 +15,7 @@ import (
 
 // SchemaVersion is the schema version this package reads and writes: the
 // number of the last file in Migrations.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // ErrSchemaTooNew means the database's schema was migrated by a newer
 // version of this package than the one running. Nothing is changed; run the

@@ -14,6 +14,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/mdmkit/mdmkit/windows"
 )
 
 func TestMigrationFiles(t *testing.T) {
@@ -254,5 +256,51 @@ func TestBadOptions(t *testing.T) {
 	}
 	if _, err := New(context.Background(), nil, nil); err == nil {
 		t.Error("New with a nil pool = nil error")
+	}
+}
+
+// TestMigrateFromVersion1 opens a schema at version 1, as the release
+// before the Windows tables left it: New migrates it and keeps what it
+// held.
+func TestMigrateFromVersion1(t *testing.T) {
+	ctx := context.Background()
+	schema := freshSchema(t)
+	_, pool := testDSN(t)
+	if _, err := pool.Exec(ctx, "CREATE SCHEMA "+pgx.Identifier{schema}.Sanitize()); err != nil {
+		t.Fatal(err)
+	}
+	v1, err := fs.ReadFile(Migrations(), "0001_initial.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SET LOCAL search_path TO "+pgx.Identifier{schema}.Sanitize()); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, string(v1)); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO cert_auth (cert_hash, enrollment_id) VALUES ('HASH-1', 'DEV-1')`)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("apply 0001_initial.sql: %v", err)
+	}
+
+	var logged bytes.Buffer
+	s := openSchema(t, schema, &Options{Logger: slog.New(slog.NewTextHandler(&logged, nil))})
+	wantVersions(t, s)
+	if strings.Contains(logged.String(), "0001_initial.sql") || !strings.Contains(logged.String(), "0002_windows.sql") {
+		t.Errorf("migration log = %q, want 0002_windows.sql applied and 0001_initial.sql not again", logged.String())
+	}
+	if id, err := s.CertificateEnrollment(ctx, "HASH-1"); err != nil || id != "DEV-1" {
+		t.Errorf("CertificateEnrollment of a version 1 binding = %q, %v", id, err)
+	}
+	e := &windows.Enrollment{DeviceID: "WIN-1", HWDevID: "HW-1", CertThumbprint: "AB12"}
+	if err := s.StoreWindowsEnrollment(ctx, e); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.WindowsEnrollmentByCert(ctx, "AB12"); err != nil || got.DeviceID != "WIN-1" {
+		t.Errorf("WindowsEnrollmentByCert after migrating = %+v, %v", got, err)
 	}
 }

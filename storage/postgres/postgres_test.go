@@ -173,3 +173,9 @@ func enqueueTo(t testing.TB, s *Store, id, uuid string, now time.Time) {
 		t.Fatalf("Enqueue(%s, %s): %v", id, uuid, err)
 	}
 }
+
+func TestWindowsEnrollmentStore(t *testing.T) {
+	t.Parallel()
+	testDSN(t)
+	storagetest.TestWindowsEnrollmentStore(t, func(t *testing.T) storagetest.WindowsBackend { return newStore(t) })
+}

@@ -302,6 +302,8 @@ type queries struct {
 	storeResult, queueEntry, clearQueue, cancelCommand string
 	queuedCommands, results, pruneBound, pruneBatch    string
 	pruneCommands                                      string
+	storeWindows, windowsEnrollment, windowsByHardware string
+	windowsByCert, deleteWindows, windowsEnrollments   string
 	versionTable, version                              string
 }
 
@@ -343,6 +345,12 @@ func newQueries(prefix string) *queries {
 		pruneBound:            r.Replace(sqlPruneBound),
 		pruneBatch:            r.Replace(sqlPruneBatch),
 		pruneCommands:         r.Replace(sqlPruneCommands),
+		storeWindows:          r.Replace(sqlStoreWindows),
+		windowsEnrollment:     r.Replace(sqlWindowsEnrollment),
+		windowsByHardware:     r.Replace(sqlWindowsByHardware),
+		windowsByCert:         r.Replace(sqlWindowsByCert),
+		deleteWindows:         r.Replace(sqlDeleteWindows),
+		windowsEnrollments:    r.Replace(sqlWindowsEnrollments),
 		versionTable:          r.Replace(sqlVersionTable),
 		version:               r.Replace(sqlVersion),
 	}

@@ -4,9 +4,11 @@
 // of package apple: apple.CheckinStore, apple.EnrollmentStore,
 // apple.PushInfoStore, apple.BootstrapTokenStore, apple.UnlockTokenStore,
 // apple.CommandEnqueuer, apple.CommandQueue, apple.QueueViewer,
-// apple.ResultPruner and apple.CertAuthStore. It passes the conformance
-// suites in storage/storagetest. It uses modernc.org/sqlite, SQLite
-// translated to Go, so it needs no cgo and no C toolchain.
+// apple.ResultPruner and apple.CertAuthStore, and the Windows enrollment
+// store, windows.EnrollmentStore with windows.EnrollmentLister. It passes
+// the conformance suites in storage/storagetest. It uses
+// modernc.org/sqlite, SQLite translated to Go, so it needs no cgo and no C
+// toolchain.
 //
 // # One process, many goroutines
 //
@@ -31,15 +33,22 @@
 // of the enrollment's pending entries in delivery order and then its
 // command by rowid (after, when it opens a connection, an upsert of the
 // connection start); StoreResult is one conditional UPDATE; the cert-auth
-// lookup is one primary-key SELECT. TestHotPathPlans checks their query
-// plans and BenchmarkNextCommand measures a device cycle with 1,000 to
-// 100,000 enrollments. Enqueue inserts the entries of a command sent to a
-// fleet a few hundred to a statement, in one transaction.
+// lookup is one primary-key SELECT; the Windows lookups by DeviceID,
+// HWDevID and certificate thumbprint are one SELECT each, through the
+// primary key or a partial unique index that leaves empty keys out.
+// StoreWindowsEnrollment is two statements in one transaction on the
+// write connection: a DELETE of the other enrollment with the HWDevID,
+// through its index, and an upsert of the DeviceID's row. TestHotPathPlans
+// checks their query plans and BenchmarkNextCommand measures a device
+// cycle with 1,000 to 100,000 enrollments. Enqueue inserts the entries of
+// a command sent to a fleet a few hundred to a statement, in one
+// transaction.
 //
 // # Schema and migrations
 //
-// The schema is a sequence of SQL files, schema/0001_initial.sql on,
-// embedded in the package and returned by Migrations. Each file records
+// The schema is a sequence of SQL files, schema/0001_initial.sql on
+// (0002_windows.sql adds the Windows enrollments), embedded in the package
+// and returned by Migrations. Each file records
 // its version in the table mdmkit_schema as its last statement. Open
 // applies the files the database has not had, all in one transaction, so a
 // failed migration changes nothing; a database whose version is newer than
@@ -81,6 +90,13 @@
 // scans the whole queue in one transaction, holding the write connection,
 // so a host runs it now and then, not on a request path. Expired one-time
 // challenges nobody asks for are deleted by every 256th ConsumeChallenge.
+//
+// Where windows/storage.go leaves room it decides as storage/memory does
+// too: StoreWindowsEnrollment refuses a thumbprint that another enrollment,
+// not one it deletes for the HWDevID, holds, with storage.ErrAlreadyExists,
+// changing nothing; an empty thumbprint, like an empty HWDevID, is never
+// found; EnrolledAt is kept from the enrollment with the same DeviceID
+// only; WindowsEnrollments with limit <= 0 returns up to 100.
 //
 // Example shows a Store in use; ExampleMigrations shows NoMigrate.
 package sqlite

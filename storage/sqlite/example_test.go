@@ -106,5 +106,5 @@ func ExampleMigrations() {
 	fmt.Println(files, err)
 	// Output:
 	// schema too old: true
-	// [0001_initial.sql] <nil>
+	// [0001_initial.sql 0002_windows.sql] <nil>
 }

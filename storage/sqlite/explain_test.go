@@ -18,8 +18,9 @@ const (
 	explainDepth       = 10
 )
 
-// hotStatements are the statements of the check-in and command loop, with
-// arguments of the right types. Each must be a single indexed statement:
+// hotStatements are the statements of the check-in and command loop, and
+// the Windows enrollment lookups (one per management session) and store,
+// with arguments of the right types. Each must be a single indexed statement:
 // wantSearch says whether its plan has a table access to show at all (an
 // INSERT of one row with VALUES shows none).
 var hotStatements = []struct {
@@ -41,12 +42,20 @@ var hotStatements = []struct {
 	{"Enqueue: command", sqlInsertCommand, []any{"NEW", "DeviceInformation", []byte("x"), 0, nil, int64(1)}, false},
 	{"Enqueue: queue entry", sqlInsertEntry, []any{"DEV-00042", "NEW", 0, int64(1), nil}, false},
 	{"cert-auth lookup", sqlCertificateEnrollment, []any{"hash-00042"}, true},
+	{"Windows enrollment by DeviceID", sqlWindowsEnrollment, []any{"WIN-00042"}, true},
+	{"Windows enrollment by HWDevID", sqlWindowsByHardware, []any{"HW-00042"}, true},
+	{"Windows enrollment by certificate", sqlWindowsByCert, []any{"THUMB-00042"}, true},
+	{"StoreWindowsEnrollment: replace hardware", sqlWindowsDeleteHardware, []any{"HW-00042", "WIN-NEW"}, true},
+	{"StoreWindowsEnrollment: upsert", sqlWindowsUpsert,
+		[]any{"WIN-00042", "HW-00042", "Full", "user", "OnPremise", "THUMB-NEW", int64(1), "5.0", "10.0", "10.0",
+			"CIMClient_Windows", "DESKTOP", "48", nil, int64(1)}, true},
 }
 
 // TestHotPathPlans loads a few thousand enrollments with queued commands
-// and results, and checks that the query plan of every hot statement finds
-// its rows through an index: no SCAN of a table and no temporary B-tree
-// for sorting, before and after ANALYZE. The plans go to the test log.
+// and results, and as many Windows enrollments, and checks that the query
+// plan of every hot statement finds its rows through an index: no SCAN of
+// a table and no temporary B-tree for sorting, before and after ANALYZE.
+// The plans go to the test log.
 func TestHotPathPlans(t *testing.T) {
 	ctx := context.Background()
 	s, err := Open(ctx, filepath.Join(t.TempDir(), "explain.db"), &Options{SyncNormal: true})
@@ -55,6 +64,7 @@ func TestHotPathPlans(t *testing.T) {
 	}
 	defer s.Close()
 	loadEnrollments(t, s, explainEnrollments, explainDepth)
+	loadWindowsEnrollments(t, s, explainEnrollments)
 
 	for _, analyzed := range []bool{false, true} {
 		if analyzed {
@@ -172,6 +182,35 @@ func loadEnrollments(t testing.TB, s *Store, n, depth int) []string {
 		}
 	}
 	return ids
+}
+
+// loadWindowsEnrollments adds n Windows enrollments, WIN-00000 on, with
+// HWDevIDs HW-00000 on and thumbprints THUMB-00000 on, and a tenth as many
+// without HWDevID, in one transaction.
+func loadWindowsEnrollments(t testing.TB, s *Store, n int) {
+	t.Helper()
+	ctx := context.Background()
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	now := micros(time.Date(2025, time.March, 14, 12, 0, 0, 0, time.UTC))
+	for i := 0; i < n+n/10; i++ {
+		hw := fmt.Sprintf("HW-%05d", i)
+		if i >= n {
+			hw = ""
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO windows_enrollments (device_id, hw_dev_id, enrollment_type,
+				cert_thumbprint, cert_not_after, enrolled_at, updated_at) VALUES (?, ?, 'Full', ?, ?, ?, ?)`,
+			fmt.Sprintf("WIN-%05d", i), hw, fmt.Sprintf("THUMB-%05d", i), now, now, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // The SQL list of device-channel types names the right apple.EnrollTypes.

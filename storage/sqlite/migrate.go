@@ -15,7 +15,7 @@ import (
 
 // SchemaVersion is the version of the schema this package reads and
 // writes: the number of migration files in Migrations.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 var (
 	// ErrSchemaTooNew means the database was migrated by a newer version

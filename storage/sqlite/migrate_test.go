@@ -16,6 +16,7 @@ import (
 	"github.com/mdmkit/mdmkit/apple"
 	"github.com/mdmkit/mdmkit/storage"
 	"github.com/mdmkit/mdmkit/storage/sqlite"
+	"github.com/mdmkit/mdmkit/windows"
 )
 
 // rawDB opens the database file with database/sql alone, as an operator's
@@ -248,5 +249,45 @@ func TestOpenOddFileName(t *testing.T) {
 	}
 	if v, _ := schemaVersion(t, rawDB(t, "file:"+strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path))); v != sqlite.SchemaVersion {
 		t.Errorf("the database at %q has version %d", path, v)
+	}
+}
+
+// A database at version 1, as the release before the Windows tables left
+// it, is migrated on Open, and keeps what it held.
+func TestMigrateFromVersion1(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "mdm.db")
+	db := rawDB(t, path)
+	v1, err := fs.ReadFile(sqlite.Migrations(), "0001_initial.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(string(v1)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`INSERT INTO cert_auth (cert_hash, enrollment_id) VALUES ('hash', 'DEV-1')`); err != nil {
+		t.Fatal(err)
+	}
+	if err := openAndClose(t, path, &sqlite.Options{NoMigrate: true}); !errors.Is(err, sqlite.ErrSchemaTooOld) {
+		t.Fatalf("Open with NoMigrate of a version 1 database = %v, want ErrSchemaTooOld", err)
+	}
+
+	s, err := sqlite.Open(ctx, path, nil)
+	if err != nil {
+		t.Fatalf("Open of a version 1 database: %v", err)
+	}
+	defer s.Close()
+	if v, n := schemaVersion(t, db); v != sqlite.SchemaVersion || n != 1 {
+		t.Errorf("after migrating from version 1: version %d in %d rows, want %d in one", v, n, sqlite.SchemaVersion)
+	}
+	if id, err := s.CertificateEnrollment(ctx, "hash"); err != nil || id != "DEV-1" {
+		t.Errorf("CertificateEnrollment of a version 1 binding = %q, %v", id, err)
+	}
+	e := &windows.Enrollment{DeviceID: "WIN-1", HWDevID: "HW-1", CertThumbprint: "AB12"}
+	if err := s.StoreWindowsEnrollment(ctx, e); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.WindowsEnrollmentByCert(ctx, "AB12"); err != nil || got.DeviceID != "WIN-1" {
+		t.Errorf("WindowsEnrollmentByCert after migrating = %+v, %v", got, err)
 	}
 }

@@ -68,6 +68,8 @@ type Store struct {
 	certEnrollment                          *sql.Stmt
 	insertCommand, insertEntry              *sql.Stmt
 	insertEntries                           *sql.Stmt
+	// The Windows lookups of every management session.
+	windowsEnrollment, windowsByHardware, windowsByCert *sql.Stmt
 
 	// consumes counts ConsumeChallenge calls, to sweep expired
 	// challenges every so often.
@@ -166,6 +168,9 @@ func (s *Store) setUp(ctx context.Context, path, uri string, o *Options) error {
 		{s.w, &s.insertCommand, sqlInsertCommand},
 		{s.w, &s.insertEntry, sqlInsertEntry},
 		{s.w, &s.insertEntries, sqlInsertEntries},
+		{s.r, &s.windowsEnrollment, sqlWindowsEnrollment},
+		{s.r, &s.windowsByHardware, sqlWindowsByHardware},
+		{s.r, &s.windowsByCert, sqlWindowsByCert},
 	} {
 		st, err := p.db.PrepareContext(ctx, p.text)
 		if err != nil {
@@ -182,7 +187,8 @@ func (s *Store) setUp(ctx context.Context, path, uri string, o *Options) error {
 func (s *Store) Close() error {
 	var errs []error
 	for _, st := range []*sql.Stmt{s.connStart, s.nextCommand, s.nextCommandSkip, s.storeResult,
-		s.resultState, s.tokenUpdateDevice, s.tokenUpdateUser, s.certEnrollment, s.insertCommand, s.insertEntry, s.insertEntries} {
+		s.resultState, s.tokenUpdateDevice, s.tokenUpdateUser, s.certEnrollment, s.insertCommand, s.insertEntry, s.insertEntries,
+		s.windowsEnrollment, s.windowsByHardware, s.windowsByCert} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}

@@ -56,3 +56,7 @@ func TestCommandQueueSyncNormalOneReader(t *testing.T) {
 	opts := &sqlite.Options{SyncNormal: true, MaxReaders: 1}
 	storagetest.TestCommandQueue(t, func(t *testing.T) storagetest.QueueBackend { return newStore(t, opts) })
 }
+
+func TestWindowsEnrollmentStore(t *testing.T) {
+	storagetest.TestWindowsEnrollmentStore(t, func(t *testing.T) storagetest.WindowsBackend { return newStore(t, nil) })
+}

@@ -56,6 +56,27 @@
 //     many certificates, and of concurrent binds of one certificate exactly
 //     one wins.
 //
+// The Windows suite checks the contracts in windows/storage.go the same
+// way:
+//
+//   - TestWindowsEnrollmentStore: WindowsBackend (windows.EnrollmentStore
+//     and windows.EnrollmentLister). Every field round trips, unknown
+//     EnrollmentTypes and empty fields included, and lookups by DeviceID,
+//     HWDevID and thumbprint find the record; storing the same DeviceID
+//     again takes the new values but keeps EnrolledAt when the new one's is
+//     zero; a new DeviceID with a known HWDevID deletes the old enrollment
+//     (its DeviceID and thumbprint are then storage.ErrNotFound), an empty
+//     HWDevID replaces nothing and is never found; a renewal makes the old
+//     thumbprint storage.ErrNotFound; storing twice is harmless; delete
+//     removes every lookup and is nil for a missing enrollment; the lister
+//     pages in byte order of DeviceID. Three subtests run concurrently:
+//     stores of 50 devices, stores of one HWDevID under 50 DeviceIDs
+//     (every store must succeed, exactly one enrollment must remain, and
+//     the three lookups must agree on it), and 50 renewals of one
+//     enrollment (exactly one of their thumbprints must be found). A
+//     thumbprint another enrollment holds, which the contract leaves open,
+//     may be refused, but then nothing may change.
+//
 // A backend implements all the groups; a host that keeps, say, only its
 // command queue in its own database runs only that group's suite.
 //
@@ -93,6 +114,7 @@
 //		storagetest.TestCheckinStore(t, func(t *testing.T) storagetest.CheckinBackend { return newStore(t) })
 //		storagetest.TestCommandQueue(t, func(t *testing.T) storagetest.QueueBackend { return newStore(t) })
 //		storagetest.TestCertAuthStore(t, func(t *testing.T) storagetest.CertAuthBackend { return newStore(t) })
+//		storagetest.TestWindowsEnrollmentStore(t, func(t *testing.T) storagetest.WindowsBackend { return newStore(t) })
 //	}
 //
 // storage/memory's tests are a complete example.

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -53,7 +54,7 @@ func challengeMutant(name string, wrap func(*memory.Store) scep.ChallengeStore) 
 var errPlain = errors.New("no such record")
 
 func mutants() []mutant {
-	return append([]mutant{
+	return slices.Concat([]mutant{
 		// CertStore.
 		certMutant("CertDuplicateAccepted", func(s *memory.Store) scep.CertStore { return dupAccepted{s} }),
 		certMutant("CertNotFoundNotSentinel", func(s *memory.Store) scep.CertStore { return plainCertNotFound{s} }),
@@ -77,7 +78,7 @@ func mutants() []mutant {
 		challengeMutant("ChallengeExpiryIgnored", func(s *memory.Store) scep.ChallengeStore { return noExpiry{s} }),
 		challengeMutant("ChallengeExpiryByWallClock", func(s *memory.Store) scep.ChallengeStore { return wallClock{s} }),
 		challengeMutant("ChallengeCheckThenDelete", func(*memory.Store) scep.ChallengeStore { return &racyChallenges{m: map[string]time.Time{}} }),
-	}, appleMutants()...)
+	}, appleMutants(), windowsMutants())
 }
 
 // TestMutantsChild is the child half of TestSuitesCatchMutants.
@@ -90,6 +91,7 @@ func TestMutantsChild(t *testing.T) {
 		storagetest.TestPendingStore(t, func(*testing.T) scep.PendingStore { return memory.New() })
 		storagetest.TestChallengeStore(t, func(*testing.T) scep.ChallengeStore { return memory.New() })
 		appleControl(t)
+		windowsControl(t)
 	})
 	for _, m := range mutants() {
 		t.Run(m.name, m.run)
