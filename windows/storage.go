@@ -41,8 +41,7 @@ type Enrollment struct {
 	// CertNotAfter is the current client certificate's expiry.
 	CertNotAfter time.Time
 	// RequestVersion is the enrollment protocol version the device sent
-	// (AdditionalContext RequestVersion, else its Discover RequestVersion
-	// when known).
+	// as AdditionalContext RequestVersion; empty when it sent none.
 	RequestVersion string
 	// OSVersion, ApplicationVersion, DeviceType, DeviceName and OSEdition are
 	// the AdditionalContext values of the same names; empty when absent.
