@@ -52,6 +52,7 @@ type adminAPI struct {
 	keyHash     [32]byte
 	enrollments apple.EnrollmentStore
 	viewer      apple.QueueViewer
+	windows     windowsEnrollments
 	queue       *apple.Queue
 	// pushes is false when APNs is not configured.
 	pushes bool
@@ -63,6 +64,7 @@ func newAdminAPI(apiKey string, st store, queue *apple.Queue, pushes bool, logge
 		keyHash:     sha256.Sum256([]byte(apiKey)),
 		enrollments: st,
 		viewer:      st,
+		windows:     st,
 		queue:       queue,
 		pushes:      pushes,
 		log:         logger,
@@ -140,6 +142,8 @@ func (a *adminAPI) match(w http.ResponseWriter, r *http.Request, segs []string) 
 		case "push":
 			return http.MethodPost, func() error { return a.push(w, r, "") }
 		}
+	case segs[0] == "windows":
+		return a.matchWindows(w, r, segs[1:])
 	case segs[0] != "enrollments":
 	case len(segs) == 2:
 		return http.MethodGet, func() error { return a.getEnrollment(w, r, segs[1]) }

@@ -290,8 +290,8 @@ func TestOpenAPIPaths(t *testing.T) {
 			}
 		}
 	}
-	if len(doc) != 9 {
-		t.Fatalf("openapi.yaml documents %d paths, want 9: %v", len(doc), doc)
+	if len(doc) != 11 {
+		t.Fatalf("openapi.yaml documents %d paths, want 11: %v", len(doc), doc)
 	}
 	for p, methods := range doc {
 		if len(methods) != 1 {
@@ -299,7 +299,7 @@ func TestOpenAPIPaths(t *testing.T) {
 		}
 		// An unknown enrollment: found paths answer "no enrollment",
 		// unknown paths "no such path".
-		url := "/v1" + strings.NewReplacer("{id}", "unknown-device", "{uuid}", "some-uuid").Replace(p)
+		url := "/v1" + strings.NewReplacer("{id}", "unknown-device", "{device_id}", "unknown-device", "{uuid}", "some-uuid").Replace(p)
 		status, body := adm.do(methods[0], url, "application/json", []byte(`{"enrollment_ids": ["x"], "request_type": "ProfileList"}`))
 		if status == http.StatusMethodNotAllowed || strings.Contains(string(body), "no such path") {
 			t.Errorf("%s %s (documented): %d %s", methods[0], url, status, body)

@@ -1,8 +1,9 @@
 // Command mdmserver is a runnable device-management server built on mdmkit.
 // It serves SCEP (RFC 8894) for Apple and Windows devices and for other
 // SCEP clients, Apple MDM (check-in, commands, a signed enrollment
-// profile, APNs pushes) and an admin API; the Windows protocols will be
-// wired in as their packages land.
+// profile, APNs pushes), Windows enrollment (discovery, certificate policy
+// and enrollment, with a password or a token) and an admin API. Windows
+// management sessions are not served yet.
 //
 // With no flags it creates a data directory (./mdmserver-data) holding a
 // CA, a TLS certificate for localhost signed by that CA, a profile-signing
@@ -17,6 +18,11 @@
 //	                        such as /mdm/apple/scep/pkiclient.exe for Windows
 //	/mdm/apple/mdm          Apple check-in and command endpoint
 //	/api/mdm/apple/enroll   the signed enrollment profile (GET)
+//	/EnrollmentServer/Discovery.svc and /api/mdm/microsoft/discovery
+//	                        Windows discovery (GET probe and POST)
+//	/api/mdm/microsoft/policy   Windows certificate policy (MS-XCEP)
+//	/api/mdm/microsoft/enroll   Windows enrollment (MS-WSTEP)
+//	/api/mdm/microsoft/auth     Windows Federated sign-in page (-windows-token)
 //	/v1/...                 admin API (bearer API key), see openapi.yaml
 //
 // Without -apns-cert and -apns-key (or the token-auth flags) pushes are
@@ -89,6 +95,14 @@ type config struct {
 	// DBSchema is the PostgreSQL schema of the tables; empty means the
 	// connection's search_path (normally public).
 	DBSchema string
+	// WindowsUser and WindowsPassword are the OnPremise credentials
+	// Windows devices enroll with; an empty user accepts any user name.
+	// Without -windows-password and -windows-token a password is generated
+	// once and stored in DataDir.
+	WindowsUser     string
+	WindowsPassword string
+	// WindowsToken is a static Federated enrollment token.
+	WindowsToken string
 	// APNsURL replaces the APNs server; tests point it at a local fake.
 	// It is read from MDMKIT_APNS_URL only, not from a flag.
 	APNsURL string
@@ -167,6 +181,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&cfg.APNsTopic, "apns-topic", "", "APNs `topic` for the enrollment profile (default: the push certificate's; without APNs, generated once and stored in the data directory)")
 	fs.StringVar(&cfg.DB, "db", "", "the store: `sqlite:PATH`, a postgres:// URL, or memory (default sqlite: mdm.db in the data directory)")
 	fs.StringVar(&cfg.DBSchema, "db-schema", "", "PostgreSQL `schema` for the tables (default: the connection's search_path, normally public)")
+	fs.StringVar(&cfg.WindowsUser, "windows-user", "", "Windows OnPremise enrollment: the user `name` (an e-mail address) devices enroll with (default: any)")
+	fs.StringVar(&cfg.WindowsPassword, "windows-password", "", "Windows OnPremise enrollment: the `password` (default: random, generated once and stored in the data directory, unless -windows-token is given)")
+	fs.StringVar(&cfg.WindowsToken, "windows-token", "", "Windows Federated enrollment: a static enrollment `token` devices (or their agent) present")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: mdmserver [flags]\n\nEach flag may also be set with an environment variable, -scep-challenge with %sSCEP_CHALLENGE\nand so on; the command line wins.\n\nFlags:\n", envPrefix)
 		fs.PrintDefaults()
@@ -206,6 +223,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	if cfg.APIKey != "" && len(cfg.APIKey) < minAPIKeyLen {
 		return config{}, fmt.Errorf("-api-key is shorter than %d characters", minAPIKeyLen)
+	}
+	if cfg.WindowsUser != "" && cfg.WindowsPassword == "" && cfg.WindowsToken != "" {
+		return config{}, errors.New("-windows-user needs -windows-password")
 	}
 	if err := checkAPNsFlags(cfg); err != nil {
 		return config{}, err

@@ -53,7 +53,15 @@ type server struct {
 	// the key came from -api-key.
 	apiKeyFile string
 	enroll     *enrollHandler
-	handler    http.Handler
+	// windowsPassword is the OnPremise password: -windows-password, or
+	// the one generated into windowsPasswordFile; empty when only
+	// -windows-token is used.
+	windowsPassword string
+	// windowsPasswordFile is where the generated password is; empty when
+	// it came from the flag.
+	windowsPasswordFile string
+	windows             *windowsEndpoints
+	handler             http.Handler
 }
 
 func newLogger(w io.Writer) *slog.Logger {
@@ -117,6 +125,9 @@ func newServer(cfg config, logger *slog.Logger) (*server, error) {
 	if issued {
 		s.log.Info("issued profile-signing certificate", "file", filepath.Join(s.dataDir, profileSignerFile), "not_after", s.signer.NotAfter)
 	}
+	if err := s.loadWindowsPassword(); err != nil {
+		return nil, err
+	}
 	apiKey, err := s.loadAPIKey()
 	if err != nil {
 		return nil, err
@@ -151,8 +162,34 @@ func newServer(cfg config, logger *slog.Logger) (*server, error) {
 	mux.Handle(mdmPath, mdm)
 	mux.Handle(enrollPath, s.enroll)
 	mux.Handle(adminPrefix, admin)
+	s.windows = &windowsEndpoints{}
+	s.windows.unavailable.Store("not built yet")
+	s.windows.mount(mux)
 	s.handler = mux
 	return s, nil
+}
+
+// loadWindowsPassword sets the OnPremise password: -windows-password, or
+// none when only -windows-token is given, or the one stored in the data
+// directory, generated on first start.
+func (s *server) loadWindowsPassword() error {
+	switch {
+	case s.cfg.WindowsPassword != "":
+		s.windowsPassword = s.cfg.WindowsPassword
+		return nil
+	case s.cfg.WindowsToken != "":
+		return nil
+	}
+	path := filepath.Join(s.dataDir, windowsPasswordFile)
+	pw, created, err := loadOrCreateText(path, 0o600, func() (string, error) { return randomHex(12) })
+	if err != nil {
+		return fmt.Errorf("windows enrollment password: %w", err)
+	}
+	if created {
+		s.log.Info("generated Windows enrollment password", "file", path)
+	}
+	s.windowsPassword, s.windowsPasswordFile = pw, path
+	return nil
 }
 
 // loadAPIKey returns -api-key, or the key stored in the data directory,
@@ -223,6 +260,12 @@ func (s *server) serve(ctx context.Context, httpsLn, httpLn net.Listener, stdout
 		s.log.Warn("enrollment profile unavailable", "err", err)
 	} else {
 		s.enroll.body = body
+	}
+	if svc, err := s.newWindows(public); err != nil {
+		s.windows.unavailable.Store(err.Error())
+		s.log.Warn("Windows enrollment unavailable", "err", err)
+	} else {
+		s.windows.svc.Store(svc)
 	}
 	s.printBanner(stdout, public, httpsLn, httpLn)
 	if s.push.provider == nil {
@@ -340,6 +383,27 @@ func (s *server) printBanner(w io.Writer, public *url.URL, httpsLn, httpLn net.L
 	fmt.Fprintf(tw, "  APNs topic\t%s\t(%s)\n", s.push.topic, s.push.topicFrom)
 	if s.push.provider != nil {
 		fmt.Fprintf(tw, "  APNs\t%s\n", s.push.auth)
+	}
+	if s.windows.svc.Load() != nil {
+		fmt.Fprintf(tw, "  Windows discovery\t%s\t(also %s)\n", public.JoinPath(winDiscoveryWellKnown), winDiscoveryPath)
+		if s.windowsPassword != "" {
+			user := s.cfg.WindowsUser
+			if user == "" {
+				user = "any e-mail address"
+			}
+			fmt.Fprintf(tw, "  Windows user\t%s\n", user)
+			if s.windowsPasswordFile != "" {
+				fmt.Fprintf(tw, "  Windows password\t%s\t(%s)\n", s.windowsPassword, s.windowsPasswordFile)
+			} else {
+				fmt.Fprintf(tw, "  Windows password\tfrom -windows-password or %s\n", envName("windows-password"))
+			}
+		}
+		if s.cfg.WindowsToken != "" {
+			fmt.Fprintf(tw, "  Windows token\tfrom -windows-token or %s\t(sign-in page %s)\n", envName("windows-token"), public.JoinPath(winAuthPath))
+		}
+	} else {
+		msg, _ := s.windows.unavailable.Load().(string)
+		fmt.Fprintf(tw, "  Windows enrollment\tunavailable: %s\n", msg)
 	}
 	fmt.Fprintf(tw, "  admin API\t%s\n", public.JoinPath(adminPrefix))
 	if s.apiKeyFile != "" {

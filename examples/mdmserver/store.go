@@ -12,6 +12,7 @@ import (
 	"github.com/mdmkit/mdmkit/storage/memory"
 	"github.com/mdmkit/mdmkit/storage/postgres"
 	"github.com/mdmkit/mdmkit/storage/sqlite"
+	"github.com/mdmkit/mdmkit/windows"
 )
 
 // store lists the storage interfaces this server uses. The library keeps
@@ -28,6 +29,8 @@ type store interface {
 	apple.CommandEnqueuer
 	apple.CommandQueue
 	apple.QueueViewer
+	windows.EnrollmentStore
+	windows.EnrollmentLister
 }
 
 // dbFile is the SQLite database in the data directory when -db is not
