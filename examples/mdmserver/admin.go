@@ -227,14 +227,9 @@ func timeOut(t time.Time) *time.Time {
 }
 
 func (a *adminAPI) listEnrollments(w http.ResponseWriter, r *http.Request) error {
-	q := r.URL.Query()
-	limit, err := limitParam(q)
+	after, limit, err := pageParams(r.URL.Query())
 	if err != nil {
 		return err
-	}
-	after := q.Get("after")
-	if len(after) > maxIDLen {
-		return errorf(http.StatusBadRequest, "after is longer than %d bytes", maxIDLen)
 	}
 	recs, err := a.enrollments.Enrollments(r.Context(), after, limit)
 	if err != nil {
@@ -252,6 +247,18 @@ func (a *adminAPI) listEnrollments(w http.ResponseWriter, r *http.Request) error
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// pageParams reads the ?after= and ?limit= of a list.
+func pageParams(q url.Values) (after string, limit int, err error) {
+	if limit, err = limitParam(q); err != nil {
+		return "", 0, err
+	}
+	after = q.Get("after")
+	if len(after) > maxIDLen {
+		return "", 0, errorf(http.StatusBadRequest, "after is longer than %d bytes", maxIDLen)
+	}
+	return after, limit, nil
 }
 
 // limitParam reads ?limit=, 1 to maxListLimit, defaultListLimit when

@@ -57,14 +57,9 @@ func windowsOut(e *windows.Enrollment) windowsJSON {
 }
 
 func (a *adminAPI) listWindows(w http.ResponseWriter, r *http.Request) error {
-	q := r.URL.Query()
-	limit, err := limitParam(q)
+	after, limit, err := pageParams(r.URL.Query())
 	if err != nil {
 		return err
-	}
-	after := q.Get("after")
-	if len(after) > maxIDLen {
-		return errorf(http.StatusBadRequest, "after is longer than %d bytes", maxIDLen)
 	}
 	recs, err := a.windows.WindowsEnrollments(r.Context(), after, limit)
 	if err != nil {
