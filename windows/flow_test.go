@@ -339,6 +339,10 @@ func TestDiscoverRequestVersions(t *testing.T) {
 			if resp.AuthPolicy != wstep.AuthOnPremise || resp.EnrollmentServiceURL != h.EnrollURL || resp.EnrollmentVersion != "4.0" {
 				t.Errorf("answer %+v", resp)
 			}
+			// The version is recorded, whatever it is.
+			if v != "" && !strings.Contains(h.logs.String(), "request_version="+v) {
+				t.Errorf("the log does not record the RequestVersion %q:\n%s", v, h.logs.String())
+			}
 		})
 	}
 	t.Run("device", func(t *testing.T) {

@@ -244,12 +244,17 @@ func checkURL(s string) error {
 
 // Discover answers a Discover request ([MS-MDE2] 3.1): the policy chosen
 // for the device and the URLs of the other services. Any RequestVersion is
-// accepted.
+// accepted, and logged with the device type and versions.
 func (s *Service) Discover(ctx context.Context, req *wstep.DiscoverRequest) (*wstep.DiscoverResponse, error) {
 	policy, err := s.choosePolicy(ctx, req)
 	if err != nil {
 		return nil, err
 	}
+	// The versions say which Windows builds come, and newer ones are
+	// answered like any other; the e-mail address is not logged.
+	s.opts.Logger.InfoContext(ctx, "windows: discover", "request_version", req.RequestVersion,
+		"device_type", req.DeviceType, "application_version", req.ApplicationVersion,
+		"os_edition", req.OSEdition, "policy", string(policy))
 	resp := &wstep.DiscoverResponse{
 		AuthPolicy:                 policy,
 		EnrollmentVersion:          s.opts.EnrollmentVersion,
