@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mdmkit/mdmkit/internal/certutil"
 	"github.com/mdmkit/mdmkit/internal/cms"
 )
 
@@ -322,9 +323,9 @@ func SelfSignedSigner(key crypto.Signer, subject pkix.Name, now time.Time, rnd i
 	if rnd == nil {
 		rnd = rand.Reader
 	}
-	serial, err := randomSerial(rnd)
+	serial, err := certutil.RandomSerial(rnd)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("scep: serial number: %w", err)
 	}
 	if subject.CommonName == "" && len(subject.Names) == 0 {
 		subject = pkix.Name{CommonName: "SCEP SIGNER"}

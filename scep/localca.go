@@ -5,15 +5,14 @@ import (
 	"context"
 	"crypto"
 	"crypto/rand"
-	"crypto/sha1"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/asn1"
 	"errors"
 	"fmt"
 	"io"
 	"math/big"
 	"time"
+
+	"github.com/mdmkit/mdmkit/internal/certutil"
 )
 
 // LocalCA is a CSRSigner and CRLIssuer that signs with a CA key held by the
@@ -89,9 +88,11 @@ func (ca *LocalCA) SignCSR(ctx context.Context, req *CSRRequest) (*x509.Certific
 	if req.Renews != nil && !ca.opts.AllowSubjectChange && !bytes.Equal(csr.RawSubject, req.Renews.RawSubject) {
 		return nil, &Error{FailInfo: FailBadRequest, Text: "renewal must keep the certificate's subject"}
 	}
-	serial, err := randomSerial(ca.opts.Rand)
+	// 128 random bits: unique without coordination between replicas, and
+	// unpredictable (the CA/Browser Forum asks for at least 64).
+	serial, err := certutil.RandomSerial(ca.opts.Rand)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("scep: serial number: %w", err)
 	}
 	now := ca.opts.Clock()
 	notAfter := now.Add(ca.opts.Validity)
@@ -109,7 +110,7 @@ func (ca *LocalCA) SignCSR(ctx context.Context, req *CSRRequest) (*x509.Certific
 		EmailAddresses: csr.EmailAddresses,
 		IPAddresses:    csr.IPAddresses,
 		URIs:           csr.URIs,
-		SubjectKeyId:   subjectKeyID(csr.RawSubjectPublicKeyInfo),
+		SubjectKeyId:   certutil.SubjectKeyID(csr.RawSubjectPublicKeyInfo),
 	}
 	if csr.PublicKeyAlgorithm != x509.RSA {
 		tmpl.KeyUsage = x509.KeyUsageDigitalSignature // keyEncipherment is RSA-only
@@ -155,32 +156,6 @@ func (ca *LocalCA) SignCRL(ctx context.Context, issuer []byte, revoked []Revocat
 		return nil, fmt.Errorf("scep: sign CRL: %w", err)
 	}
 	return der, nil
-}
-
-// randomSerial returns a positive 128-bit serial: unique without
-// coordination between replicas, and unpredictable (CA/Browser Forum
-// asks for at least 64 random bits).
-func randomSerial(r io.Reader) (*big.Int, error) {
-	b := make([]byte, 16)
-	if _, err := io.ReadFull(r, b); err != nil {
-		return nil, fmt.Errorf("scep: serial number: %w", err)
-	}
-	b[0] &= 0x7f
-	b[0] |= 0x40 // keep it 16 bytes long and positive
-	return new(big.Int).SetBytes(b), nil
-}
-
-func subjectKeyID(spki []byte) []byte {
-	var info struct {
-		Algorithm pkix.AlgorithmIdentifier
-		PublicKey asn1.BitString
-	}
-	if _, err := asn1.Unmarshal(spki, &info); err != nil {
-		d := sha1.Sum(spki)
-		return d[:]
-	}
-	d := sha1.Sum(info.PublicKey.Bytes) // RFC 5280 section 4.2.1.2, method 1
-	return d[:]
 }
 
 func publicKeysEqual(a, b crypto.PublicKey) bool {

@@ -4,15 +4,14 @@ import (
 	"context"
 	"crypto"
 	"crypto/rand"
-	"crypto/sha1"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	"time"
 
+	"github.com/mdmkit/mdmkit/internal/certutil"
 	"github.com/mdmkit/mdmkit/wstep"
 )
 
@@ -114,11 +113,10 @@ func (ca *LocalCA) SignWindowsCSR(ctx context.Context, req *SignRequest) (*x509.
 	if req == nil || req.CSR == nil || req.DeviceID == "" {
 		return nil, errors.New("windows: sign request without CSR or DeviceID")
 	}
-	serial, err := rand.Int(ca.opts.Rand, new(big.Int).Lsh(big.NewInt(1), 127))
+	serial, err := certutil.RandomSerial(ca.opts.Rand)
 	if err != nil {
 		return nil, fmt.Errorf("windows: serial number: %w", err)
 	}
-	serial.SetBit(serial, 127, 1) // always 128 bits, so never short, and positive
 	now := ca.opts.Clock()
 	notAfter := now.Add(ca.opts.Validity)
 	if notAfter.After(ca.cert.NotAfter) {
@@ -128,7 +126,6 @@ func (ca *LocalCA) SignWindowsCSR(ctx context.Context, req *SignRequest) (*x509.
 	if ca.opts.Organization != "" {
 		subject.Organization = []string{ca.opts.Organization}
 	}
-	skid := sha1.Sum(req.CSR.RawSubjectPublicKeyInfo)
 	tmpl := &x509.Certificate{
 		SerialNumber: serial,
 		Subject:      subject,
@@ -136,7 +133,7 @@ func (ca *LocalCA) SignWindowsCSR(ctx context.Context, req *SignRequest) (*x509.
 		NotAfter:     notAfter,
 		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-		SubjectKeyId: skid[:],
+		SubjectKeyId: certutil.SubjectKeyID(req.CSR.RawSubjectPublicKeyInfo),
 	}
 	if req.CSR.PublicKeyAlgorithm != x509.RSA {
 		tmpl.KeyUsage = x509.KeyUsageDigitalSignature // keyEncipherment is RSA-only
