@@ -3,32 +3,18 @@ package apple
 import (
 	"bytes"
 	"errors"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/mdmkit/mdmkit/internal/testvectors"
 )
 
-// vectors returns the directory of real device captures, skipping the test
-// when MDMKIT_VECTORS is unset.
-func vectors(t testing.TB, sub ...string) string {
-	t.Helper()
-	dir := os.Getenv("MDMKIT_VECTORS")
-	if dir == "" {
-		t.Skip("MDMKIT_VECTORS is not set; real device captures are not available")
-	}
-	return filepath.Join(append([]string{dir}, sub...)...)
-}
+// vectors returns the directory of real device captures (see
+// internal/testvectors).
+func vectors(t testing.TB, sub ...string) string { return testvectors.Dir(t, sub...) }
 
-func readVector(t testing.TB, sub ...string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(vectors(t, sub...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
+func readVector(t testing.TB, sub ...string) []byte { return testvectors.Read(t, sub...) }
 
 func TestDecodeCheckinVectors(t *testing.T) {
 	tests := []struct {

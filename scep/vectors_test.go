@@ -19,6 +19,8 @@ import (
 	"github.com/mdmkit/mdmkit/internal/cms"
 	"github.com/mdmkit/mdmkit/scep"
 	"github.com/mdmkit/mdmkit/storage/memory"
+
+	"github.com/mdmkit/mdmkit/internal/testvectors"
 )
 
 // These tests read SCEP messages captured from real devices and servers,
@@ -33,28 +35,10 @@ var vectorSenderNonce = []byte{0xAE, 0x7F, 0xE8, 0x81, 0x6C, 0xC6, 0xBE, 0xDD}
 
 var oidRSAESOAEP = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 7}
 
-// vectorsDir returns $MDMKIT_VECTORS/scep. It skips the test when the
-// variable is unset, except in CI (CI=true), where it fails.
-func vectorsDir(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("MDMKIT_VECTORS")
-	if dir == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("MDMKIT_VECTORS must be set in CI: it names the directory of real captures")
-		}
-		t.Skip("MDMKIT_VECTORS is not set; set it to the captures directory (../shared/vectors) to run this test")
-	}
-	return filepath.Join(dir, "scep")
-}
+// vectorsDir returns $MDMKIT_VECTORS/scep (see internal/testvectors).
+func vectorsDir(t *testing.T) string { return testvectors.Dir(t, "scep") }
 
-func readVector(t *testing.T, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(vectorsDir(t), filepath.FromSlash(name)))
-	if err != nil {
-		t.Fatalf("read vector: %v", err)
-	}
-	return b
-}
+func readVector(t *testing.T, name string) []byte { return testvectors.Read(t, "scep", name) }
 
 func vectorCertificate(t *testing.T, name string) *x509.Certificate {
 	t.Helper()

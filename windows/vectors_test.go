@@ -7,14 +7,14 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/mdmkit/mdmkit/windows"
 	"github.com/mdmkit/mdmkit/windows/windowstest"
 	"github.com/mdmkit/mdmkit/wstep"
+
+	"github.com/mdmkit/mdmkit/internal/testvectors"
 )
 
 // These tests send requests Windows really sent (a Windows 10 enrollment
@@ -23,28 +23,10 @@ import (
 // that directory's README for the files' origin); nothing is copied into
 // the repository.
 
-// vectorsDir returns $MDMKIT_VECTORS/windows. It skips the test when the
-// variable is unset, except in CI (CI=true), where it fails.
-func vectorsDir(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("MDMKIT_VECTORS")
-	if dir == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("MDMKIT_VECTORS must be set in CI: it names the directory of real captures")
-		}
-		t.Skip("MDMKIT_VECTORS is not set; set it to the vectors directory (../shared/vectors) to run this test")
-	}
-	return filepath.Join(dir, "windows")
-}
+// vectorsDir returns $MDMKIT_VECTORS/windows (see internal/testvectors).
+func vectorsDir(t *testing.T) string { return testvectors.Dir(t, "windows") }
 
-func readVector(t *testing.T, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(vectorsDir(t), filepath.FromSlash(name)))
-	if err != nil {
-		t.Fatalf("read vector: %v", err)
-	}
-	return b
-}
+func readVector(t *testing.T, name string) []byte { return testvectors.Read(t, "windows", name) }
 
 // captureRequests returns the request bodies of the capture's enrollment
 // by SOAP action: the XML after each "----------- Input Body -----------"

@@ -13,11 +13,11 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/mdmkit/mdmkit/internal/testvectors"
 )
 
 // These tests read MS-MDE2 example messages, a Windows 10 enrollment
@@ -26,30 +26,12 @@ import (
 // README for their origin). They are read at run time and never copied
 // into this repository.
 
-// vectorsDir returns $MDMKIT_VECTORS/windows. It skips the test when the
-// variable is unset, except in CI (CI=true), where it fails.
-func vectorsDir(t testing.TB) string {
-	t.Helper()
-	dir := os.Getenv("MDMKIT_VECTORS")
-	if dir == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("MDMKIT_VECTORS must be set in CI: it names the directory of real captures")
-		}
-		t.Skip("MDMKIT_VECTORS is not set; set it to the captures directory (../shared/vectors) to run this test")
-	}
-	return filepath.Join(dir, "windows")
-}
+// vectorsDir returns $MDMKIT_VECTORS/windows (see internal/testvectors).
+func vectorsDir(t testing.TB) string { return testvectors.Dir(t, "windows") }
 
 // readVector returns the file name (slash-separated, below windows/) of
 // the vectors.
-func readVector(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(vectorsDir(t), filepath.FromSlash(name)))
-	if err != nil {
-		t.Fatalf("read vector: %v", err)
-	}
-	return b
-}
+func readVector(t testing.TB, name string) []byte { return testvectors.Read(t, "windows", name) }
 
 // Round trips: decode(vector) → encode → decode gives the same values.
 

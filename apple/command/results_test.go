@@ -2,8 +2,6 @@ package command_test
 
 import (
 	"errors"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -11,29 +9,16 @@ import (
 
 	"github.com/mdmkit/mdmkit/apple/command"
 	"github.com/mdmkit/mdmkit/internal/plist"
+
+	"github.com/mdmkit/mdmkit/internal/testvectors"
 )
 
 // These tests read command results captured from real devices, from
 // $MDMKIT_VECTORS/apple (see that directory's README for their origin).
 // They are read at run time and never copied into this repository.
 
-// readVector returns $MDMKIT_VECTORS/apple/name. It skips the test when
-// the variable is unset, except in CI (CI=true), where it fails.
-func readVector(t *testing.T, name string) []byte {
-	t.Helper()
-	dir := os.Getenv("MDMKIT_VECTORS")
-	if dir == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("MDMKIT_VECTORS must be set in CI: it names the directory of real captures")
-		}
-		t.Skip("MDMKIT_VECTORS is not set; set it to the captures directory (../shared/vectors) to run this test")
-	}
-	b, err := os.ReadFile(filepath.Join(dir, "apple", filepath.FromSlash(name)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
+// readVector returns $MDMKIT_VECTORS/apple/name (see internal/testvectors).
+func readVector(t *testing.T, name string) []byte { return testvectors.Read(t, "apple", name) }
 
 func TestVectorDeviceInformation(t *testing.T) {
 	tests := []struct {

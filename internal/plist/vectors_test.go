@@ -7,17 +7,12 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+
+	"github.com/mdmkit/mdmkit/internal/testvectors"
 )
 
-// vectorsDir returns $MDMKIT_VECTORS/apple, or skips the test.
-func vectorsDir(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("MDMKIT_VECTORS")
-	if dir == "" {
-		t.Skip("MDMKIT_VECTORS is unset: set it to the shared vectors directory to decode real device plists")
-	}
-	return filepath.Join(dir, "apple")
-}
+// vectorsDir returns $MDMKIT_VECTORS/apple (see internal/testvectors).
+func vectorsDir(t *testing.T) string { return testvectors.Dir(t, "apple") }
 
 // TestDeviceVectors decodes real check-ins and command reports.
 func TestDeviceVectors(t *testing.T) {
